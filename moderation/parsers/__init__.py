@@ -1,0 +1,125 @@
+"""Parsers for comment-thread exports, behind one signature and a registry with content sniffing.
+
+Each format lives in its own module and exposes ``FORMAT``, a :class:`Format`. Adding a format
+is one new module plus one line in ``_MODULES``. ``parse_file`` / ``parse_bytes`` detect the
+format from content unless told, and yield :class:`~moderation.thread.Thread` objects.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from moderation.errors import ParseError
+from moderation.thread import Thread
+
+SNIFF_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Format:
+    """One input format.
+
+    ``sniff(head)`` gets the first bytes of the input (BOM and leading junk included, as they
+    come) and says whether this format can read it. ``parse(stream, source)`` reads the whole
+    binary stream and yields threads; ``source`` names the input in threads and errors.
+    """
+
+    name: str
+    description: str
+    sniff: Callable[[bytes], bool]
+    parse: Callable[[BinaryIO, str], Iterator[Thread]]
+
+
+# Sniffing order matters: specific formats first, plain text (the most permissive) last.
+_MODULES = ("jsonl", "reddit", "wxr", "disqus", "html", "text")
+_formats: dict[str, Format] | None = None
+
+
+def formats() -> dict[str, Format]:
+    """All registered formats by name, in sniffing order."""
+    global _formats
+    if _formats is None:
+        loaded = [importlib.import_module(f"moderation.parsers.{m}").FORMAT for m in _MODULES]
+        _formats = {f.name: f for f in loaded}
+    return _formats
+
+
+def format_names() -> list[str]:
+    # Kept in step with _MODULES without importing the parsers (used by --help).
+    return ["json", "reddit", "wxr", "disqus", "html", "text"]
+
+
+def detect_format(head: bytes, source: str) -> Format:
+    """The format whose sniffer accepts ``head``; a ParseError naming the file otherwise."""
+    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+        raise ParseError(source, "the input is empty")
+    for fmt in formats().values():
+        if fmt.sniff(head):
+            return fmt
+    raise ParseError(
+        source,
+        "unknown format: not a WXR, Disqus, WordPress HTML, Reddit JSON, thread JSON/JSONL "
+        "or copied-page text file; pass --format to force one",
+    )
+
+
+def get_format(name: str) -> Format:
+    try:
+        return formats()[name]
+    except KeyError:
+        raise ParseError("--format", f"unknown format {name!r}; choose one of "
+                         f"{', '.join(formats())}") from None
+
+
+def parse_stream(stream: BinaryIO, source: str, format: str | None = None) -> Iterator[Thread]:
+    """Threads from a binary stream that supports ``peek`` or ``seek``."""
+    if format is not None:
+        fmt = get_format(format)
+    else:
+        if not stream.seekable():
+            stream = io.BytesIO(stream.read())
+        head = stream.read(SNIFF_BYTES)
+        stream.seek(0)
+        fmt = detect_format(head, source)
+    yield from fmt.parse(stream, source)
+
+
+def parse_bytes(data: bytes, source: str = "<bytes>", format: str | None = None) -> list[Thread]:
+    return list(parse_stream(io.BytesIO(data), source, format))
+
+
+def parse_file(path: str | os.PathLike[str], format: str | None = None) -> Iterator[Thread]:
+    """Threads from a file; ``"-"`` reads standard input."""
+    source = str(path)
+    if source == "-":
+        yield from parse_stream(io.BytesIO(sys.stdin.buffer.read()), "<stdin>", format)
+        return
+    try:
+        stream = open(path, "rb")
+    except OSError as exc:
+        raise ParseError(source, f"cannot open: {exc.strerror or exc}") from None
+    with stream:
+        yield from parse_stream(stream, source, format)
+
+
+def expand_paths(paths: Iterable[str]) -> Iterator[str]:
+    """Files named, files under directories (recursively, sorted, hidden files skipped), and ``-``."""
+    for p in paths:
+        if p == "-":
+            yield p
+            continue
+        path = Path(p)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                rel = child.relative_to(path)
+                if child.is_file() and not any(part.startswith(".") for part in rel.parts):
+                    yield str(child)
+        else:
+            yield p
