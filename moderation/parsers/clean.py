@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime
 from html.parser import HTMLParser
 
 # Tags that end a paragraph: their text is separated from what follows by a blank line.
@@ -121,3 +122,92 @@ def decode_bytes(data: bytes) -> tuple[str, list[str]]:
             f"invalid UTF-8 at byte {exc.start}: {bad} character(s) replaced with U+FFFD"
         )
         return text, warnings
+
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
+            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
+            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_WEEKDAY = r"(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+)?"
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+_TIME = (r"(?:\s*(?:at|@|,|-|\u2013)?\s*(?P<hour>\d{1,2})[:.](?P<minute>\d{2})"
+         r"(?::(?P<second>\d{2}))?\s*(?P<ampm>[ap])?\.?(?:m\.?)?)?")
+_DATE_PATTERNS = tuple(
+    re.compile(_WEEKDAY + date + _TIME, re.IGNORECASE)
+    for date in (
+        rf"(?P<month>[a-z]{{3,9}})\.?\s+{_DAY},?\s+(?P<year>\d{{4}})",  # March 3rd, 2009
+        rf"{_DAY}\.?\s+(?:of\s+)?(?P<month>[a-z]{{3,9}})\.?,?\s+(?P<year>\d{{4}})",  # 3 March 2009
+        r"(?P<year>\d{4})[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})",  # 2009/03/03
+    )
+)
+
+
+def parse_date(text: str, *, require_time: bool = False) -> datetime | None:
+    """A time from ISO 8601 or an English date as themes print it ("March 3rd, 2009 at 10:12 am").
+
+    The whole text must be the date. ISO times with an offset are zone-aware; printed dates
+    carry no zone, so they are naive. None when the text is not a date this understands (other
+    languages, relative dates), or has no time of day and ``require_time`` is set.
+    """
+    text = normalise(text).replace("\n", " ")
+    try:
+        # Python 3.10's fromisoformat does not read the "Z" suffix for UTC.
+        parsed = datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", text))
+        return None if require_time and len(text) <= 10 else parsed
+    except ValueError:
+        pass
+    for pattern in _DATE_PATTERNS:
+        match = pattern.fullmatch(text)
+        if match and not (require_time and match["hour"] is None):
+            return _date_from_match(match)
+    return None
+
+
+def _date_from_match(match: re.Match[str]) -> datetime | None:
+    month_text = match["month"].lower()
+    month = int(month_text) if month_text.isdigit() else _MONTHS.get(month_text)
+    hour = int(match["hour"] or 0)
+    if match["ampm"]:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if match["ampm"].lower() == "p" else 0)
+    if month is None:
+        return None
+    try:
+        return datetime(
+            int(match["year"]), month, int(match["day"]), hour,
+            int(match["minute"] or 0), int(match["second"] or 0),
+        )
+    except ValueError:  # a day or hour out of range: not a real date
+        return None
+
+
+# Separators themes and SEO plugins put between a post title and the site name ("Post – Site").
+_SITE_SEPARATORS = tuple(f" {sep} " for sep in "\u2013 \u2014 - | \u00bb \u00ab > \u00b7 \u2022 ~".split())
+
+
+def split_site(label: str) -> tuple[str | None, str | None]:
+    """``(post title, site name)`` from a linking page's title such as "Post title – Site".
+
+    The site follows the last separator (a post title may contain " - " itself, a site name
+    rarely does), except in "Site » Blog Archive » Post", the title of WordPress's old default
+    theme, where it comes first. ``(label, None)`` when there is no separator.
+    """
+    label = normalise(label).replace("\n", " ")
+    parts = label.split(" \u00bb ")
+    if len(parts) >= 3 and any(p.lower() == "blog archive" for p in parts[1:-1]):
+        return parts[-1] or None, parts[0] or None
+    at, separator = max((label.rfind(sep), sep) for sep in _SITE_SEPARATORS)
+    if at <= 0:
+        return label or None, None
+    title, site = label[:at].strip(), label[at + len(separator):].strip()
+    return (title, site) if title and site else (label, None)

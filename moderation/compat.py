@@ -1,0 +1,78 @@
+"""Every use of transformers and peft internals goes through here, so an upstream API change
+is mended in one place. Nothing here ever reaches a model hub."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+# Set before transformers is imported: models load from local directories only.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+import transformers  # noqa: E402
+from torch import nn  # noqa: E402
+
+from moderation.errors import ModelLoadError  # noqa: E402
+
+transformers.logging.set_verbosity_error()
+transformers.logging.disable_progress_bar()
+
+LORA_TARGETS = ("query", "key", "value", "dense")
+
+
+def load_encoder(base_dir: Path) -> nn.Module:
+    """The bare encoder (no pooler, no task head) of a local Hugging Face model directory."""
+    try:
+        config = transformers.AutoConfig.from_pretrained(base_dir, local_files_only=True)
+        kwargs: dict[str, Any] = {"local_files_only": True, "config": config}
+        if config.model_type in ("bert", "roberta", "xlm-roberta", "electra", "camembert"):
+            kwargs["add_pooling_layer"] = False
+        if config.model_type == "electra":
+            kwargs.pop("add_pooling_layer")
+        return transformers.AutoModel.from_pretrained(base_dir, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{base_dir}: cannot load the base encoder ({exc})") from None
+
+
+def load_tokenizer(base_dir: Path) -> Any:
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{base_dir}: cannot load the tokenizer ({exc})") from None
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelLoadError(
+            f"{base_dir}: a fast tokenizer (tokenizer.json) is needed for character offsets"
+        )
+    return tokenizer
+
+
+def apply_lora(encoder: nn.Module, r: int, alpha: int, dropout: float) -> nn.Module:
+    import peft
+
+    present = {name.rsplit(".", 1)[-1] for name, _ in encoder.named_modules()}
+    targets = [t for t in LORA_TARGETS if t in present]
+    if not targets:
+        raise ModelLoadError("the base encoder has none of the layers LoRA adapts "
+                             f"({', '.join(LORA_TARGETS)}); use --full")
+    config = peft.LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets)
+    return peft.get_peft_model(encoder, config)
+
+
+def save_adapter(encoder: nn.Module, out: Path) -> None:
+    # peft writes adapter_config.json and adapter_model.safetensors (and a stub card we replace).
+    encoder.save_pretrained(str(out), safe_serialization=True)
+
+
+def load_adapter(encoder: nn.Module, model_dir: Path, merge: bool) -> nn.Module:
+    import peft
+
+    if not (model_dir / "adapter_model.safetensors").is_file():
+        raise ModelLoadError(f"{model_dir}: adapter_model.safetensors is missing")
+    try:
+        model = peft.PeftModel.from_pretrained(encoder, str(model_dir), is_trainable=not merge)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelLoadError(f"{model_dir}: cannot load the adapter ({exc})") from None
+    # Merged weights score as fast as the bare encoder.
+    return model.merge_and_unload() if merge else model

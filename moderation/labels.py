@@ -1,0 +1,97 @@
+"""The default label set, defined once.
+
+A trained model carries its own label list (``config.json``); scoring, the service and reports
+read labels from the model, never from here. This module is what ``moderation train`` uses
+when no ``--labels`` are given, and where each default label's meaning is written down.
+
+Each group has a headline label named like the group: it is positive when the comment shows
+anything of the group (a comment with any technique carries ``propaganda``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Label:
+    name: str
+    group: str
+    description: str
+    experimental: bool = False
+
+    @property
+    def is_headline(self) -> bool:
+        return self.name == self.group
+
+
+HOSTILITY = "hostility"
+PROPAGANDA = "propaganda"
+
+LABELS: tuple[Label, ...] = (
+    Label(HOSTILITY, HOSTILITY,
+          "Would a reasonable reader find this comment hostile or toxic (headline score)."),
+    Label("insult", HOSTILITY, "Insulting, inflammatory or negative words aimed at a person or group."),
+    Label("threat", HOSTILITY, "Wishes or threatens harm or violence against a person or group."),
+    Label("identity_attack", HOSTILITY,
+          "Attacks or demeans people for an identity: ethnicity, religion, gender, orientation, "
+          "disability, nationality."),
+    Label("profanity", HOSTILITY, "Swear words, obscenity or vulgarity."),
+    Label("incivility", HOSTILITY,
+          "Condescending, dismissive, antagonising or sarcastic without outright insult."),
+    Label(PROPAGANDA, PROPAGANDA,
+          "Uses at least one persuasion technique (headline score)."),
+    Label("loaded_language", PROPAGANDA,
+          "Words or phrases with strong emotional connotations to sway the reader."),
+    Label("name_calling", PROPAGANDA,
+          "Labels the target with a word the audience fears, hates or finds undesirable."),
+    Label("repetition", PROPAGANDA, "Repeats the same message over and over to make it stick."),
+    Label("exaggeration", PROPAGANDA, "Represents something as much better, worse or bigger than it is, or "
+          "minimises it."),
+    Label("doubt", PROPAGANDA, "Questions the credibility of someone or something without grounds."),
+    Label("appeal_to_fear", PROPAGANDA,
+          "Builds support by instilling anxiety or panic, or by appealing to prejudice."),
+    Label("flag_waving", PROPAGANDA,
+          "Plays on strong national or group feeling to justify or promote an idea."),
+    Label("causal_oversimplification", PROPAGANDA,
+          "Assumes a single cause for an issue with many causes."),
+    Label("slogans", PROPAGANDA, "A brief, striking phrase standing in for an argument."),
+    Label("appeal_to_authority", PROPAGANDA,
+          "Claims something is true because an authority or expert says so."),
+    Label("black_and_white", PROPAGANDA,
+          "Presents two options as the only possibilities when more exist (false dilemma)."),
+    Label("thought_terminating_cliche", PROPAGANDA,
+          "A phrase that discourages critical thought and ends the discussion."),
+    Label("whataboutism", PROPAGANDA,
+          "Deflects criticism by pointing at the opponent's or another party's wrongdoing.",
+          experimental=True),
+    Label("straw_man", PROPAGANDA,
+          "Refutes a distorted version of the opponent's position instead of the real one.",
+          experimental=True),
+    Label("red_herring", PROPAGANDA,
+          "Introduces an irrelevant topic to divert attention from the issue.", experimental=True),
+    Label("bandwagon", PROPAGANDA,
+          "Urges joining an action or belief because everyone else supposedly does."),
+    Label("reductio_ad_hitlerum", PROPAGANDA,
+          "Discredits an idea or person by likening them to Nazis, Hitler or a hated group.",
+          experimental=True),
+)
+
+BY_NAME: dict[str, Label] = {label.name: label for label in LABELS}
+DEFAULT_LABELS: tuple[str, ...] = tuple(label.name for label in LABELS)
+
+
+def default_groups(labels: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
+    """Group membership for ``labels``: known labels by their group, others in a group of their own."""
+    groups: dict[str, list[str]] = {}
+    for name in labels:
+        label = BY_NAME.get(name)
+        groups.setdefault(label.group if label else name, []).append(name)
+    return groups
+
+
+def describe(name: str) -> str:
+    label = BY_NAME.get(name)
+    if label is None:
+        return ""
+    return label.description + (" (experimental: few training examples)" if label.experimental else "")

@@ -1,0 +1,230 @@
+"""Reddit threads saved from the JSON API: a ``/comments/<id>.json`` response.
+
+The response is a list of two Listings: the first holds the post (kind ``t3``), the second the
+top-level comments (kind ``t1``), each with its replies in ``data.replies`` (a Listing, or ``""``
+when there are none). Text fields are HTML-escaped once by the API (``body_html`` is
+``&lt;div class="md"&gt;...``). Where Reddit cut the tree short it left ``kind: "more"`` stubs
+that only the live API can expand; they are counted in a warning, never fetched.
+
+Comment ids are Reddit fullnames (``t1_c57lu5u``) so that ``parent_id`` values match them; a
+reply to the post itself (``t3_...``) has no parent.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, BinaryIO
+
+from moderation.errors import ParseError
+from moderation.parsers import Format
+from moderation.parsers.clean import decode_bytes, html_to_text, normalise, unescape
+from moderation.parsers.html import blocks_from_html
+from moderation.thread import Article, Block, Comment, Thread
+
+REDDIT = "https://www.reddit.com"
+_DELETED_BODIES = frozenset({"[deleted]", "[removed]"})
+_LISTING = re.compile(rb'"kind"\s*:\s*"Listing"')
+_HEADING = re.compile(r"^#{1,6}\s+")
+
+
+def sniff(head: bytes) -> bool:
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[") and bool(_LISTING.search(head))
+
+
+def parse(stream: BinaryIO, source: str) -> Iterator[Thread]:
+    text, warnings = decode_bytes(stream.read())
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(source, f"not valid JSON: {exc.msg} at column {exc.colno}",
+                         line=exc.lineno) from None
+    reader = _Reader(source)
+    post, top_level = reader.listings(data)
+    for index, child in enumerate(top_level):
+        reader.read_child(child, f"[1].data.children[{index}]", parent_id=None)
+    article = reader.article(post)
+    warnings += reader.warnings(post.get("num_comments"))
+    yield Thread(source=source, format="reddit", article=article,
+                 comments=tuple(reader.comments), warnings=tuple(warnings))
+
+
+FORMAT = Format(
+    name="reddit",
+    description="a Reddit thread saved from /comments/<id>.json",
+    sniff=sniff,
+    parse=parse,
+)
+
+
+@dataclass
+class _Reader:
+    """Walks the response, checking its shape; errors name the JSON path that is wrong."""
+
+    source: str
+    comments: list[Comment] = field(default_factory=list)
+    more_stubs: int = 0
+    hidden: int = 0
+    open_ended: int = 0
+    post_path: str = "[0].data.children[0]"
+    deleted: int = 0
+    post_removed: bool = False
+
+    def fail(self, path: str, why: str) -> ParseError:
+        return ParseError(self.source, f"{path}: {why}; is this a Reddit /comments/<id>.json "
+                                       "response saved unchanged?")
+
+    def obj(self, value: Any, path: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a JSON object, got {_kind_of(value)}")
+        return value
+
+    def children(self, listing: Any, path: str) -> list[Any]:
+        listing = self.obj(listing, path)
+        if listing.get("kind") != "Listing":
+            raise self.fail(f"{path}.kind", f"expected \"Listing\", got {listing.get('kind')!r}")
+        children = self.obj(listing.get("data"), f"{path}.data").get("children")
+        if not isinstance(children, list):
+            raise self.fail(f"{path}.data.children", f"expected a list, got {_kind_of(children)}")
+        return children
+
+    def listings(self, data: Any) -> tuple[dict[str, Any], list[Any]]:
+        """The post's data and the top-level comment items."""
+        if not isinstance(data, list) or not 1 <= len(data) <= 2:
+            raise self.fail("the top level", "expected a list of two Listings (post, comments)")
+        posts = self.children(data[0], "[0]")
+        index = next((i for i, p in enumerate(posts)
+                      if isinstance(p, dict) and p.get("kind") == "t3"), None)
+        if index is None:
+            raise self.fail("[0].data.children", "no post (kind \"t3\") in the first Listing")
+        self.post_path = f"[0].data.children[{index}]"
+        top_level = self.children(data[1], "[1]") if len(data) == 2 else []
+        return self.obj(posts[index].get("data"), f"{self.post_path}.data"), top_level
+
+    def read_child(self, child: Any, path: str, parent_id: str | None) -> None:
+        child = self.obj(child, path)
+        kind = child.get("kind")
+        data = self.obj(child.get("data"), f"{path}.data")
+        if kind == "more":
+            count = data.get("count")
+            self.more_stubs += 1
+            if isinstance(count, int) and count > 0:
+                self.hidden += count
+            else:  # "continue this thread": Reddit gives count 0 for an unknown number
+                self.open_ended += 1
+            return
+        if kind != "t1":
+            raise self.fail(f"{path}.kind",
+                            f"expected a comment (\"t1\") or \"more\", got {kind!r}")
+        comment = self.comment(data, path, parent_id)
+        self.comments.append(comment)
+        replies = data.get("replies")
+        if replies in ("", None):
+            return
+        for index, reply in enumerate(self.children(replies, f"{path}.data.replies")):
+            self.read_child(reply, f"{path}.data.replies.data.children[{index}]", comment.id)
+
+    def comment(self, data: dict[str, Any], path: str, nesting_parent: str | None) -> Comment:
+        name = data.get("name") or (f"t1_{data['id']}" if data.get("id") else None)
+        if not isinstance(name, str):
+            raise self.fail(f"{path}.data.name", "the comment has no name or id")
+        parent = data.get("parent_id", nesting_parent)
+        body = data.get("body")
+        removed = body in _DELETED_BODIES
+        self.deleted += removed
+        return Comment(
+            id=name,
+            text="" if removed else _comment_text(data),
+            author=_author(data),
+            posted_at=self.time(data, path),
+            parent_id=parent if isinstance(parent, str) and parent.startswith("t1_") else None,
+            status="deleted" if removed else "approved",
+        )
+
+    def time(self, data: dict[str, Any], path: str) -> datetime | None:
+        created = data.get("created_utc")
+        if created is None:
+            return None
+        if isinstance(created, str) and re.fullmatch(r"\d+(?:\.\d*)?", created):
+            created = float(created)  # some archive dumps store the seconds as a string
+        if not isinstance(created, (int, float)) or isinstance(created, bool):
+            raise self.fail(f"{path}.data.created_utc", f"expected seconds since 1970, "
+                                                        f"got {_kind_of(created)}")
+        return datetime.fromtimestamp(created, tz=timezone.utc)
+
+    def article(self, post: dict[str, Any]) -> Article:
+        self.post_removed = post.get("selftext") in _DELETED_BODIES
+        permalink = post.get("permalink")
+        url = f"{REDDIT}{permalink}" if isinstance(permalink, str) and permalink.startswith("/") \
+            else permalink or post.get("url")
+        return Article(
+            title=normalise(unescape(str(post.get("title") or ""))) or None,
+            url=url if isinstance(url, str) else None,
+            author=_author(post),
+            published_at=self.time(post, self.post_path),
+            blocks=_post_blocks(post),
+        )
+
+    def warnings(self, num_comments: Any) -> list[str]:
+        warnings = []
+        accounted = len(self.comments) + self.hidden
+        if isinstance(num_comments, int) and num_comments > accounted and not self.open_ended:
+            behind = f", {self.hidden} behind 'more' stubs" if self.hidden else ""
+            warnings.append(f"the post counts {num_comments} comment(s); the export holds "
+                            f"{len(self.comments)}{behind}")
+        if self.more_stubs:
+            unknown = (f", and {self.open_ended} 'continue this thread' link(s) of unknown size"
+                       if self.open_ended else "")
+            warnings.append(f"{self.more_stubs} 'more' stub(s) not expanded ({self.hidden} "
+                            f"comment(s) not in the export{unknown})")
+        if self.post_removed:
+            warnings.append("the post's text was deleted or removed on Reddit")
+        if self.deleted:
+            warnings.append(f"{self.deleted} comment(s) deleted or removed on Reddit; kept with "
+                            "status 'deleted' and no text")
+        known = {c.id for c in self.comments}
+        orphans = sum(1 for c in self.comments if c.parent_id and c.parent_id not in known)
+        if orphans:
+            warnings.append(f"{orphans} comment(s) reply to comments not in the export")
+        return warnings
+
+
+def _kind_of(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", type(None): "null",
+            bool: "true/false"}.get(type(value), "a number")
+
+
+def _author(data: dict[str, Any]) -> str | None:
+    # "[deleted]" is Reddit's placeholder for an account that no longer exists, not a name.
+    author = data.get("author")
+    return author if isinstance(author, str) and author and author != "[deleted]" else None
+
+
+def _comment_text(data: dict[str, Any]) -> str:
+    body_html = data.get("body_html")
+    if isinstance(body_html, str) and body_html:
+        return html_to_text(html.unescape(body_html))
+    body = data.get("body")
+    return normalise(unescape(body)) if isinstance(body, str) else ""
+
+
+def _post_blocks(post: dict[str, Any]) -> tuple[Block, ...]:
+    if post.get("selftext") in _DELETED_BODIES:
+        return ()
+    selftext_html = post.get("selftext_html")
+    if isinstance(selftext_html, str) and selftext_html:
+        return blocks_from_html(html.unescape(selftext_html))
+    selftext = post.get("selftext")
+    if not isinstance(selftext, str):
+        return ()
+    # Markdown source: paragraphs are separated by blank lines, "# " starts a heading.
+    blocks = []
+    for paragraph in normalise(unescape(selftext)).split("\n\n"):
+        heading = _HEADING.match(paragraph)
+        text = paragraph[heading.end():] if heading else paragraph
+        blocks.append(Block(kind="heading" if heading else "paragraph", text=text))
+    return tuple(b for b in blocks if b.text)

@@ -1,0 +1,206 @@
+"""Scoring texts with a model directory.
+
+One batch method, :meth:`Scorer.score_batch`; single texts and streams are built on it. Labels,
+thresholds and calibration come from the model directory only.
+
+Long texts are not truncated: each is cut into overlapping windows of the model's
+``max_length`` tokens (``stride`` tokens of overlap), every window is scored, and a text takes
+the maximum over its windows per label. Token evidence is mapped back to character offsets in
+the original text.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from moderation.metrics import sigmoid
+from moderation.modeldir import ModelInfo, default_model_dir, read_model_info
+
+# A token is evidence for a label when its token-head probability reaches this.
+SPAN_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class EvidenceSpan:
+    start: int
+    end: int
+    label: str
+    score: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {"start": self.start, "end": self.end, "label": self.label, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Calibrated probability per label (in the model's label order) and evidence spans."""
+
+    scores: dict[str, float]
+    spans: tuple[EvidenceSpan, ...] = ()
+
+    def flags(self, thresholds: dict[str, float]) -> list[str]:
+        return [name for name, p in self.scores.items() if p >= thresholds.get(name, 1.01)]
+
+
+@dataclass(frozen=True)
+class RawOutput:
+    """Uncalibrated model output for one text: max logit per label over its windows, and per
+    token (character offsets) the max token-head probability per label."""
+
+    logits: np.ndarray  # (num_labels,)
+    offsets: np.ndarray  # (num_tokens, 2)
+    token_probs: np.ndarray  # (num_tokens, num_labels)
+
+
+class Scorer:
+    def __init__(
+        self,
+        model_dir: str | os.PathLike[str] | None = None,
+        *,
+        base: str | None = None,
+        batch_size: int = 32,
+        threads: int | None = None,
+    ) -> None:
+        import torch
+
+        from moderation import compat
+        from moderation.modeldir import resolve_base
+        from moderation.network import load_network
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.info: ModelInfo = read_model_info(Path(model_dir) if model_dir else default_model_dir())
+        self.batch_size = batch_size
+        self.tokenizer = compat.load_tokenizer(resolve_base(base or self.info.base_name))
+        self.network = load_network(self.info, base=base)
+        self._scale = np.array([label.scale for label in self.info.labels])
+        self._bias = np.array([label.bias for label in self.info.labels])
+        self._thresholds = np.array([label.threshold for label in self.info.labels])
+        self._span_index = [i for i, label in enumerate(self.info.labels) if label.spans]
+
+    @property
+    def labels(self) -> list[str]:
+        return self.info.label_names
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return self.info.thresholds
+
+    def score(self, text: str) -> Scores:
+        return self.score_batch([text])[0]
+
+    def score_batch(self, texts: Sequence[str]) -> list[Scores]:
+        return [self._to_scores(text, raw) for text, raw in zip(texts, self.raw_batch(texts), strict=True)]
+
+    def score_stream(self, texts: Iterable[str], chunk: int = 256) -> Iterator[Scores]:
+        buffer: list[str] = []
+        for text in texts:
+            buffer.append(text)
+            if len(buffer) >= chunk:
+                yield from self.score_batch(buffer)
+                buffer = []
+        if buffer:
+            yield from self.score_batch(buffer)
+
+    def calibrate(self, logits: np.ndarray) -> np.ndarray:
+        return sigmoid(self._scale * logits + self._bias)
+
+    def raw_batch(self, texts: Sequence[str]) -> list[RawOutput]:
+        """Model output for each text, windows batched by token length across all texts."""
+        import torch
+
+        if not texts:
+            return []
+        encoded = self.tokenizer(
+            list(texts),
+            truncation=True,
+            max_length=self.info.max_length,
+            stride=self.info.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            padding=False,
+        )
+        owners = encoded["overflow_to_sample_mapping"]
+        ids = encoded["input_ids"]
+        n_labels = len(self.info.labels)
+        logits = np.full((len(texts), n_labels), -np.inf, dtype=np.float32)
+        token_probs: list[dict[tuple[int, int], np.ndarray]] = [{} for _ in texts]
+        order = sorted(range(len(ids)), key=lambda w: len(ids[w]))
+        pad = self.tokenizer.pad_token_id or 0
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                windows = order[start : start + self.batch_size]
+                width = max(len(ids[w]) for w in windows)
+                input_ids = torch.full((len(windows), width), pad, dtype=torch.long)
+                mask = torch.zeros((len(windows), width), dtype=torch.long)
+                for row, w in enumerate(windows):
+                    input_ids[row, : len(ids[w])] = torch.tensor(ids[w])
+                    mask[row, : len(ids[w])] = 1
+                seq, tok = self.network(input_ids, mask)
+                seq_np = seq.float().numpy()
+                tok_np = torch.sigmoid(tok.float()).numpy()
+                for row, w in enumerate(windows):
+                    owner = owners[w]
+                    np.maximum(logits[owner], seq_np[row], out=logits[owner])
+                    probs = token_probs[owner]
+                    for t, (s, e) in enumerate(encoded["offset_mapping"][w]):
+                        if e > s:
+                            key = (s, e)
+                            seen = probs.get(key)
+                            probs[key] = tok_np[row, t] if seen is None else np.maximum(seen, tok_np[row, t])
+        out = []
+        for i in range(len(texts)):
+            keys = sorted(token_probs[i])
+            offsets = np.array(keys, dtype=np.int64).reshape(-1, 2)
+            probs = np.stack([token_probs[i][k] for k in keys]) if keys else np.zeros((0, n_labels))
+            out.append(RawOutput(logits[i], offsets, probs))
+        return out
+
+    def _to_scores(self, text: str, raw: RawOutput) -> Scores:
+        probs = self.calibrate(raw.logits)
+        scores = {name: round(float(p), 6) for name, p in zip(self.labels, probs, strict=True)}
+        spans: list[EvidenceSpan] = []
+        for i in self._span_index:
+            if probs[i] >= self._thresholds[i]:
+                spans.extend(token_spans(text, raw.offsets, raw.token_probs[:, i], self.labels[i]))
+        spans.sort(key=lambda s: (s.start, s.label))
+        return Scores(scores, tuple(spans))
+
+
+def token_spans(
+    text: str, offsets: np.ndarray, probs: np.ndarray, label: str, threshold: float = SPAN_THRESHOLD
+) -> list[EvidenceSpan]:
+    """Character spans from per-token probabilities.
+
+    Neighbouring evidence tokens separated only by spaces merge into one span, and a span that
+    starts or ends inside a word grows to the whole word, so a highlight never cuts a word.
+    """
+    spans: list[EvidenceSpan] = []
+    current: list[float] | None = None  # [start, end, max score]
+    for (start, end), p in zip(offsets.tolist(), probs.tolist(), strict=True):
+        if p < threshold:
+            continue
+        if current is not None and not text[int(current[1]) : start].strip():
+            current[1] = end
+            current[2] = max(current[2], p)
+            continue
+        if current is not None:
+            spans.append(_word_span(text, current, label))
+        current = [start, end, p]
+    if current is not None:
+        spans.append(_word_span(text, current, label))
+    return spans
+
+
+def _word_span(text: str, span: list[float], label: str) -> EvidenceSpan:
+    start, end = int(span[0]), int(span[1])
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return EvidenceSpan(start, end, label, float(span[2]))

@@ -1,0 +1,222 @@
+"""Training, saving, loading and evaluating on a tiny random BERT."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from moderation.errors import ModelLoadError
+from moderation.labelled import load_labelled
+from moderation.modeldir import read_model_info
+
+from .conftest import HOSTILE, INSULTS, toy_rows, write_jsonl
+
+
+def test_learns_the_toy_task_and_tags_its_spans(toy_model: Path) -> None:
+    metrics = json.loads((toy_model / "metrics.json").read_text())["labels"]
+    assert metrics["hostility"]["roc_auc"] > 0.9
+    assert metrics["insult"]["roc_auc"] > 0.9
+    assert metrics["hostility"]["span_f1"] > 0.6
+    info = read_model_info(toy_model)
+    assert info.label("hostility").spans and not info.label("insult").spans
+    # the model directory describes itself
+    for name in ("config.json", "labels.json", "adapter_model.safetensors", "heads.safetensors",
+                 "metrics.json", "training_config.json", "README.md"):
+        assert (toy_model / name).is_file(), name
+    card = (toy_model / "README.md").read_text()
+    assert "ROC-AUC" in card and "hostility" in card and "Known limits" in card
+    assert not list(toy_model.glob("*.bin")) and not list(toy_model.rglob("*.pkl"))
+
+
+def test_scores_and_spans_point_at_the_words(toy_model: Path, tiny_base: Path) -> None:
+    from moderation.scorer import Scorer
+
+    scorer = Scorer(toy_model)
+    assert scorer.labels == ["hostility", "insult", "threat"]
+    hostile = f"people walk along the river and the {HOSTILE[0]} market opens"
+    calm = "people walk along the river and the market opens"
+    insult = f"bread fruit coffee {INSULTS[1]} music"
+    got = scorer.score_batch([hostile, calm, insult])
+    assert got[0].scores["hostility"] > 0.5 > got[1].scores["hostility"]
+    assert got[2].scores["insult"] > got[0].scores["insult"]
+    assert [hostile[s.start:s.end] for s in got[0].spans if s.label == "hostility"] == [HOSTILE[0]]
+    assert got[1].spans == ()
+
+
+def test_long_text_is_scored_in_windows_not_truncated(toy_model: Path) -> None:
+    from moderation.scorer import Scorer
+
+    scorer = Scorer(toy_model)
+    assert scorer.info.max_length == 32
+    filler = " ".join(["people walk along the river"] * 30)  # far beyond one 32-token window
+    text = f"{filler} {INSULTS[0]} {filler}"
+    result = scorer.score(text)
+    assert result.scores["hostility"] > 0.5
+    spans = [s for s in result.spans if s.label == "hostility"]
+    best = max(spans, key=lambda s: s.score)  # the strongest evidence, mapped back to the text
+    assert text[best.start:best.end] == INSULTS[0]
+    assert best.start == len(filler) + 1
+
+
+def test_save_then_load_gives_identical_scores(tiny_base: Path, tmp_path: Path) -> None:
+    import torch
+
+    from moderation import compat
+    from moderation.modeldir import LabelInfo, ModelInfo, base_weights_sha256, write_model_info
+    from moderation.network import save_network
+    from moderation.scorer import Scorer
+    from training.config import TrainingArguments
+    from training.trainer import build_network
+
+    args = TrainingArguments(out=str(tmp_path), base=str(tiny_base), epochs=1)
+    network = build_network(args, tiny_base, 2)
+    with torch.no_grad():  # make the adapter non-trivial, as after training
+        for name, param in network.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    network.eval()
+    save_network(network, tmp_path, "lora")
+    write_model_info(ModelInfo(
+        path=tmp_path, name="t", version="1",
+        labels=(LabelInfo("a", "a"), LabelInfo("b", "b")),
+        base_name=str(tiny_base), base_sha256=base_weights_sha256(tiny_base),
+        max_length=64, stride=8,
+    ))
+    text = "the river runs past our small town"
+    tokenizer = compat.load_tokenizer(tiny_base)
+    enc = tokenizer([text], return_tensors="pt")
+    with torch.no_grad():
+        expected = network(enc["input_ids"], enc["attention_mask"])[0].numpy()[0]
+    raw = Scorer(tmp_path).raw_batch([text])[0]
+    np.testing.assert_allclose(raw.logits, expected, atol=1e-5)
+    assert abs(float(expected[0])) > 1e-3
+
+
+def test_masked_label_does_not_move(tiny_base: Path, toy_files: tuple[Path, Path], tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    from training.config import TrainingArguments
+    from training.trainer import build_network
+
+    args = TrainingArguments(
+        data=[str(toy_files[0])], out=str(tmp_path / "m"), base=str(tiny_base),
+        labels=["hostility", "insult", "threat"], max_steps=5, batch_size=16, max_length=32,
+        score_max_length=32, stride=8, threads=2,
+    )
+    initial = build_network(args, tiny_base, 3).head_state()  # same seed -> same initial heads
+    from training.trainer import train
+
+    train(args, log=lambda m: None)
+    heads = load_file(str(tmp_path / "m" / "heads.safetensors"))
+    threat = 2
+    for name in ("sequence_head.weight", "token_head.weight"):
+        assert torch.equal(heads[name][threat], initial[name][threat]), name
+        assert not torch.equal(heads[name][0], initial[name][0]), name
+    assert not torch.equal(heads["sequence_head.bias"][1], initial["sequence_head.bias"][1])
+    assert torch.equal(heads["sequence_head.bias"][threat], initial["sequence_head.bias"][threat])
+
+
+def _train_cmd(data: Path, val: Path, base: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "moderation.cli", "train", "--data", str(data), "--validation", str(val),
+            "--out", str(out), "--base", str(base), "--labels", "hostility,insult",
+            "--max-steps", "400", "--batch-size", "8", "--max-length", "32", "--checkpoint-every", "5",
+            "--threads", "1", "--seed", "7", *extra]
+
+
+def test_killed_run_resumes_to_the_same_model(tiny_base: Path, toy_files: tuple[Path, Path],
+                                              tmp_path: Path) -> None:
+    from moderation.scorer import Scorer
+
+    data, val = toy_files
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    whole = tmp_path / "whole"
+    subprocess.run(_train_cmd(data, val, tiny_base, whole), check=True, env=env, capture_output=True)
+
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen(_train_cmd(data, val, tiny_base, cut), env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = cut / "checkpoint" / "state.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not state.exists() and proc.poll() is None:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = json.loads(state.read_text())["step"]
+    assert 0 < killed_at < 400, "the run finished before it could be killed"
+    assert not (cut / "heads.safetensors").exists()
+
+    resumed = subprocess.run(_train_cmd(data, val, tiny_base, cut, "--resume"), env=env,
+                             capture_output=True, text=True, check=True)
+    assert f"resumed from {cut / 'checkpoint'} at step" in resumed.stderr
+    texts = [r["text"] for r in toy_rows(20, 5)]
+    a = np.stack([r.logits for r in Scorer(whole).raw_batch(texts)])
+    b = np.stack([r.logits for r in Scorer(cut).raw_batch(texts)])
+    np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_resume_with_other_settings_is_refused(tiny_base: Path, toy_files: tuple[Path, Path],
+                                                tmp_path: Path) -> None:
+    from moderation.cli import main
+
+    data, val = toy_files
+    out = tmp_path / "m"
+    args = ["train", "--data", str(data), "--validation", str(val), "--out", str(out), "--base",
+            str(tiny_base), "--labels", "hostility", "--max-steps", "3", "--batch-size", "8",
+            "--max-length", "32", "--threads", "1"]
+    assert main(args) == 0
+    assert main([*args[:-4], "--batch-size", "4", "--max-length", "32", "--threads", "1", "--resume"]) == 2
+
+
+def test_base_weight_mismatch_is_refused(toy_model: Path, tiny_base: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    from moderation.scorer import Scorer
+
+    other = tmp_path / "other-base"
+    shutil.copytree(tiny_base, other)
+    weights = load_file(str(other / "model.safetensors"))
+    first = sorted(weights)[0]
+    weights[first] = weights[first] + 0.01
+    save_file(weights, str(other / "model.safetensors"))
+    with pytest.raises(ModelLoadError, match="does not match the one this model was trained on"):
+        Scorer(toy_model, base=str(other))
+
+
+def test_evaluate_command_prints_and_saves_the_table(toy_model: Path, toy_files: tuple[Path, Path],
+                                                     tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from moderation.cli import main
+
+    out = tmp_path / "eval.json"
+    assert main(["evaluate", "--model", str(toy_model), "--data", str(toy_files[1]),
+                 "--compare", str(toy_model), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "ROC-AUC" in printed and "AUC A" in printed and "hostility" in printed
+    saved = json.loads(out.read_text())
+    a, b = saved["a"]["labels"]["hostility"], saved["b"]["labels"]["hostility"]
+    assert a == b and a["known"] == 120 and a["span_examples"] == 120
+    assert set(saved["a"]["labels"]) == {"hostility", "insult"}  # threat is not annotated
+
+
+def test_real_packaged_base_loads_offline() -> None:
+    code = (
+        "import os, sys; assert os.environ['HF_HUB_OFFLINE'] == '1';"
+        "from moderation.modeldir import resolve_base, DEFAULT_BASE, base_weights_sha256;"
+        "from moderation import compat; import torch;"
+        "d = resolve_base(DEFAULT_BASE); enc = compat.load_encoder(d); tok = compat.load_tokenizer(d);"
+        "x = tok(['a calm comment about the weather'], return_tensors='pt');"
+        "h = enc(**x).last_hidden_state; print(h.shape[-1], len(base_weights_sha256(d)))"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["384", "64"]

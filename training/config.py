@@ -1,0 +1,93 @@
+"""Training configuration: one dataclass, loadable from TOML, overridable from the command line.
+
+The resolved configuration is saved beside the model it produced (``training_config.json``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from moderation.errors import ConfigError
+from moderation.modeldir import DEFAULT_BASE
+
+
+@dataclass
+class TrainingArguments:
+    data: list[str] = field(default_factory=list, metadata={"help": "labelled CSV/TSV/JSONL files"})
+    out: str = field(default="", metadata={"help": "model directory to write"})
+    mapping: str | None = field(default=None, metadata={"help": "column mapping file (JSON/TOML)"})
+    validation: list[str] = field(default_factory=list, metadata={"help": "validation files; "
+                                  "default: a stratified split of --data"})
+    val_fraction: float = field(default=0.1, metadata={"help": "validation share when splitting"})
+    base: str = field(default=DEFAULT_BASE, metadata={"help": "base encoder: the installed "
+                      "package name or a local model directory"})
+    labels: list[str] = field(default_factory=list, metadata={"help": "label set; default: the "
+                              "labels the data annotates"})
+    full: bool = field(default=False, metadata={"help": "fine-tune every weight instead of LoRA"})
+    epochs: float = field(default=3.0, metadata={"help": "passes over the training data"})
+    max_steps: int | None = field(default=None, metadata={"help": "stop after this many steps"})
+    batch_size: int = 32
+    max_length: int = field(default=128, metadata={"help": "tokens per training example"})
+    score_max_length: int = field(default=256, metadata={"help": "window size when scoring"})
+    stride: int = field(default=64, metadata={"help": "window overlap when scoring"})
+    learning_rate: float = field(default=5e-4, metadata={"help": "encoder learning rate (use about 5e-5 with --full)"})
+    head_learning_rate: float = field(default=2e-3, metadata={"help": "heads' learning rate"})
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.06
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.1
+    span_weight: float = field(default=1.0, metadata={"help": "weight of the token (span) loss"})
+    max_pos_weight: float = field(default=10.0, metadata={"help": "cap on positive-class weights"})
+    checkpoint_every: int = field(default=200, metadata={"help": "steps between checkpoints"})
+    resume: bool = field(default=False, metadata={"help": "continue from OUT/checkpoint"})
+    seed: int = 13
+    threads: int | None = field(default=None, metadata={"help": "torch CPU threads"})
+    name: str | None = field(default=None, metadata={"help": "model name (default: OUT's name)"})
+    version: str = "0.1.0"
+    provenance: list[dict[str, Any]] = field(default_factory=list, metadata={"help": "datasets "
+                                             "used, with licences (recipes fill this in)"})
+
+    def __post_init__(self) -> None:
+        if self.epochs <= 0 and not self.max_steps:
+            raise ConfigError("epochs must be > 0 (or give max_steps)")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
+        if not 8 <= self.max_length <= 512 or not 8 <= self.score_max_length <= 512:
+            raise ConfigError("max_length and score_max_length must be between 8 and 512 tokens")
+        if not 0 <= self.stride < self.score_max_length // 2:
+            raise ConfigError("stride must be below half of score_max_length")
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
+        if self.learning_rate <= 0 or self.head_learning_rate <= 0:
+            raise ConfigError("learning rates must be positive")
+        if self.lora_r < 1:
+            raise ConfigError("lora_r must be at least 1")
+        if self.checkpoint_every < 1:
+            raise ConfigError("checkpoint_every must be at least 1")
+
+    @classmethod
+    def from_toml(cls, path: str | Path, **overrides: Any) -> TrainingArguments:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read the training config ({exc})") from None
+        return cls.from_dict({**data, **{k: v for k, v in overrides.items() if v is not None}})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingArguments:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"unknown training setting(s): {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def finetune(self) -> str:
+        return "full" if self.full else "lora"

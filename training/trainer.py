@@ -1,0 +1,425 @@
+"""Fine-tuning: LoRA (or full) on a local encoder, with masked multi-label and span losses.
+
+``train(args)`` is the whole pipeline: load labelled data, split, encode, train with
+checkpoints, then calibrate and tune thresholds on validation through the saved model (so what
+is tuned is exactly what will score), evaluate, and write the model card.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from moderation import compat
+from moderation.errors import ConfigError, DataError
+from moderation.labelled import (
+    Example,
+    LoadReport,
+    add_headlines,
+    load_mapping,
+    load_many,
+    stratified_split,
+)
+from moderation.labels import BY_NAME, DEFAULT_LABELS, default_groups, describe
+from moderation.modeldir import (
+    LabelInfo,
+    ModelInfo,
+    base_weights_sha256,
+    resolve_base,
+    write_json,
+    write_model_info,
+)
+from moderation.network import ModerationNetwork, save_network, trainable_state
+from training.config import TrainingArguments
+
+CHECKPOINT_DIR = "checkpoint"
+Log = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Encoded:
+    """One training example as tensors' raw material."""
+
+    ids: list[int]
+    offsets: list[tuple[int, int]]
+    target: np.ndarray  # (L,) float32
+    known: np.ndarray  # (L,) bool
+    token_target: np.ndarray | None  # (T, L) float32, for examples with span annotations
+    token_known: np.ndarray | None  # (L,) bool: labels whose token targets are known
+
+
+def choose_labels(args: TrainingArguments, examples: Sequence[Example]) -> list[str]:
+    """The given label set, else the labels the data annotates (ours first, in our order)."""
+    if args.labels:
+        return list(dict.fromkeys(args.labels))
+    seen: dict[str, None] = {}
+    for ex in examples:
+        for name in ex.labels:
+            seen.setdefault(name, None)
+        for span in ex.spans:
+            seen.setdefault(span.label, None)
+    ordered = [n for n in DEFAULT_LABELS if n in seen]
+    ordered += [n for n in seen if n not in BY_NAME]
+    # A headline label is learnable from its members even if no file names it directly.
+    groups = default_groups(ordered)
+    for group in groups:
+        if group in BY_NAME and group not in ordered:
+            ordered.insert(min(ordered.index(m) for m in groups[group]), group)
+    return ordered
+
+
+def load_data(
+    args: TrainingArguments, log: Log = _stderr
+) -> tuple[list[Example], list[Example], list[str]]:
+    mapping = load_mapping(args.mapping) if args.mapping else None
+    report = LoadReport()
+    label_set = args.labels or None
+    examples = load_many(args.data, mapping, label_set, report)
+    log(f"training data: {report.summary()}")
+    if args.validation:
+        vreport = LoadReport()
+        val = load_many(args.validation, mapping, label_set, vreport)
+        log(f"validation data: {vreport.summary()}")
+        train = examples
+    else:
+        train, val = stratified_split(examples, args.val_fraction, args.seed)
+    labels = choose_labels(args, train)
+    if not labels:
+        raise DataError("the training data annotates no labels: add label columns or a mapping file")
+    groups = default_groups(labels)
+    train = [add_headlines(ex, groups) for ex in train]
+    val = [add_headlines(ex, groups) for ex in val]
+    return train, val, labels
+
+
+def encode(
+    examples: Sequence[Example], tokenizer: Any, labels: Sequence[str], max_length: int
+) -> list[Encoded]:
+    index = {name: i for i, name in enumerate(labels)}
+    groups = default_groups(labels)
+    headline_of = {m: g for g, members in groups.items() if g in index for m in members}
+    texts = [ex.text for ex in examples]
+    encoded = tokenizer(texts, truncation=True, max_length=max_length, return_offsets_mapping=True)
+    out: list[Encoded] = []
+    for ex, ids, offsets in zip(examples, encoded["input_ids"], encoded["offset_mapping"], strict=True):
+        target = np.zeros(len(labels), dtype=np.float32)
+        known = np.zeros(len(labels), dtype=bool)
+        for name, value in ex.labels.items():
+            if name in index:
+                target[index[name]] = value
+                known[index[name]] = True
+        token_target = token_known = None
+        span_labels = {n for n in ex.span_labels if n in index}
+        # evidence for a member is evidence for its headline
+        span_labels |= {headline_of[n] for n in span_labels if n in headline_of}
+        if span_labels:
+            token_known = np.zeros(len(labels), dtype=bool)
+            for name in span_labels:
+                token_known[index[name]] = True
+            token_target = np.zeros((len(ids), len(labels)), dtype=np.float32)
+            starts = np.array([s for s, _ in offsets])
+            ends = np.array([e for _, e in offsets])
+            real = ends > starts
+            for span in ex.spans:
+                hit = real & (starts < span.end) & (ends > span.start)
+                for name in {span.label, headline_of.get(span.label, span.label)}:
+                    if name in index and name in span_labels:
+                        token_target[hit, index[name]] = 1.0
+        out.append(Encoded(list(ids), [tuple(o) for o in offsets], target, known, token_target, token_known))
+    return out
+
+
+def epoch_batches(n: int, lengths: Sequence[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """Deterministic batches for one epoch: shuffled, then grouped by length within chunks so
+    padding stays small, then the batches shuffled again."""
+    rng = random.Random(seed * 1000 + epoch)
+    order = list(range(n))
+    rng.shuffle(order)
+    chunk = batch_size * 50
+    batches = []
+    for start in range(0, n, chunk):
+        part = sorted(order[start : start + chunk], key=lambda i: lengths[i])
+        batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(items: Sequence[Encoded], pad: int) -> dict[str, torch.Tensor]:
+    width = max(len(e.ids) for e in items)
+    n_labels = len(items[0].target)
+    ids = torch.full((len(items), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(items), width), dtype=torch.long)
+    tok_target = torch.zeros((len(items), width, n_labels))
+    tok_known = torch.zeros((len(items), width, n_labels), dtype=torch.bool)
+    for row, e in enumerate(items):
+        ids[row, : len(e.ids)] = torch.tensor(e.ids)
+        mask[row, : len(e.ids)] = 1
+        if e.token_target is not None and e.token_known is not None:
+            tok_target[row, : len(e.ids)] = torch.from_numpy(e.token_target)
+            real = torch.tensor([end > start for start, end in e.offsets])
+            tok_known[row, : len(e.ids)] = real[:, None] & torch.from_numpy(e.token_known)[None, :]
+    return {
+        "input_ids": ids,
+        "attention_mask": mask,
+        "target": torch.from_numpy(np.stack([e.target for e in items])),
+        "known": torch.from_numpy(np.stack([e.known for e in items])),
+        "token_target": tok_target,
+        "token_known": tok_known,
+    }
+
+
+def masked_bce(logits: torch.Tensor, target: torch.Tensor, known: torch.Tensor,
+               pos_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Binary cross-entropy over known entries only: unknown labels give no gradient."""
+    if not known.any():
+        return logits.sum() * 0.0
+    loss = nn.functional.binary_cross_entropy_with_logits(
+        logits, target, pos_weight=pos_weight, reduction="none"
+    )
+    return (loss * known).sum() / known.sum()
+
+
+def positive_weights(data: Sequence[Encoded], cap: float) -> torch.Tensor:
+    known = np.stack([e.known for e in data]).sum(0)
+    positive = np.stack([e.target * e.known for e in data]).sum(0)
+    weight = np.where(positive > 0, (known - positive) / np.maximum(positive, 1), 1.0)
+    return torch.tensor(np.clip(weight, 1.0, cap), dtype=torch.float32)
+
+
+def build_network(args: TrainingArguments, base_dir: Path, n_labels: int) -> ModerationNetwork:
+    torch.manual_seed(args.seed)
+    encoder = compat.load_encoder(base_dir)
+    if args.full:
+        encoder.train()
+    else:
+        encoder = compat.apply_lora(encoder, args.lora_r, args.lora_alpha, args.lora_dropout)
+    return ModerationNetwork(encoder, n_labels)
+
+
+def make_optimizer(network: ModerationNetwork, args: TrainingArguments) -> torch.optim.AdamW:
+    heads = [p for n, p in network.named_parameters() if p.requires_grad and not n.startswith("encoder.")]
+    encoder = [p for n, p in network.named_parameters() if p.requires_grad and n.startswith("encoder.")]
+    # No decay on the heads: a label whose loss is masked everywhere gets no update at all.
+    return torch.optim.AdamW(
+        [{"params": encoder, "lr": args.learning_rate, "weight_decay": args.weight_decay},
+         {"params": heads, "lr": args.head_learning_rate, "weight_decay": 0.0}],
+    )
+
+
+def lr_factor(step: int, total: int, warmup: int) -> float:
+    if step < warmup:
+        return (step + 1) / max(1, warmup)
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+# --- checkpoints: safetensors + JSON, never pickle ----------------------------------------
+
+
+def save_checkpoint(path: Path, network: ModerationNetwork, optimizer: torch.optim.Optimizer,
+                    state: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    save_file(trainable_state(network), str(tmp / "trainable.safetensors"))
+    opt_state = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    steps: dict[str, float] = {}
+    for pid, entry in opt_state["state"].items():
+        for key, value in entry.items():
+            if key == "step":
+                steps[str(pid)] = float(value)
+            else:
+                tensors[f"{pid}.{key}"] = value.contiguous()
+    tensors["rng.torch"] = torch.get_rng_state()  # dropout masks continue as if never stopped
+    save_file(tensors, str(tmp / "optimizer.safetensors"))
+    write_json(tmp / "state.json", {**state, "optimizer_steps": steps})
+    if path.exists():
+        for child in path.iterdir():
+            child.unlink()
+        path.rmdir()
+    tmp.rename(path)
+
+
+def load_checkpoint(path: Path, network: ModerationNetwork,
+                    optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    state = json.loads((path / "state.json").read_text())
+    params = dict(network.named_parameters())
+    for name, value in load_file(str(path / "trainable.safetensors")).items():
+        if name not in params:
+            raise ConfigError(f"{path}: checkpoint does not fit this configuration ({name})")
+        with torch.no_grad():
+            params[name].copy_(value)
+    tensors = load_file(str(path / "optimizer.safetensors"))
+    torch.set_rng_state(tensors.pop("rng.torch"))
+    opt_state = optimizer.state_dict()
+    restored: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        pid, name = key.split(".", 1)
+        restored.setdefault(int(pid), {})[name] = value
+    for pid, step in state.pop("optimizer_steps").items():
+        restored.setdefault(int(pid), {})["step"] = torch.tensor(step)
+    opt_state["state"] = restored
+    optimizer.load_state_dict(opt_state)
+    return state
+
+
+# --- the pipeline ----------------------------------------------------------------------------
+
+
+def train(args: TrainingArguments, log: Log = _stderr) -> Path:
+    if not args.out:
+        raise ConfigError("an output directory is required (--out)")
+    if not args.data:
+        raise ConfigError("no training data given (--data)")
+    out = Path(args.out)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    train_ex, val_ex, labels = load_data(args, log)
+    log(f"{len(train_ex)} training and {len(val_ex)} validation examples; labels: {', '.join(labels)}")
+    base_dir = resolve_base(args.base)
+    tokenizer = compat.load_tokenizer(base_dir)
+    data = encode(train_ex, tokenizer, labels, args.max_length)
+    network = build_network(args, base_dir, len(labels))
+    optimizer = make_optimizer(network, args)
+    pos_weight = positive_weights(data, args.max_pos_weight)
+    lengths = [len(e.ids) for e in data]
+    steps_per_epoch = math.ceil(len(data) / args.batch_size)
+    total = args.max_steps or math.ceil(steps_per_epoch * args.epochs)
+    warmup = int(total * args.warmup_fraction)
+    checkpoint = out / CHECKPOINT_DIR
+    config_key = json.dumps({k: v for k, v in args.to_dict().items()
+                             if k not in ("resume", "threads", "checkpoint_every")}, sort_keys=True)
+
+    step = 0
+    if args.resume and (checkpoint / "state.json").is_file():
+        state = load_checkpoint(checkpoint, network, optimizer)
+        if state.get("config") != config_key:
+            raise ConfigError(f"{checkpoint}: made with other settings; resume with the same "
+                              "settings or start afresh without --resume")
+        step = int(state["step"])
+        log(f"resumed from {checkpoint} at step {step}/{total}")
+    elif args.resume:
+        log(f"no checkpoint in {checkpoint}; starting from the beginning")
+
+    pad = tokenizer.pad_token_id or 0
+    base_lrs = [args.learning_rate, args.head_learning_rate]
+    network.train()
+    started, done_since_start, last_log = time.monotonic(), 0, 0.0
+    running = 0.0
+    while step < total:
+        epoch, offset = divmod(step, steps_per_epoch)
+        batches = epoch_batches(len(data), lengths, args.batch_size, args.seed, epoch)
+        for batch_index in range(offset, len(batches)):
+            if step >= total:
+                break
+            factor = lr_factor(step, total, warmup)
+            for group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
+                group["lr"] = base_lr * factor
+            batch = collate([data[i] for i in batches[batch_index]], pad)
+            seq, tok = network(batch["input_ids"], batch["attention_mask"])
+            loss = masked_bce(seq, batch["target"], batch["known"], pos_weight)
+            if batch["token_known"].any():
+                loss = loss + args.span_weight * masked_bce(tok, batch["token_target"], batch["token_known"])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+            optimizer.step()
+            step += 1
+            done_since_start += len(batches[batch_index])
+            running = 0.98 * running + 0.02 * loss.item() if running else loss.item()
+            end_of_epoch = batch_index == len(batches) - 1
+            if step % args.checkpoint_every == 0 or end_of_epoch or step == total:
+                save_checkpoint(checkpoint, network, optimizer, {"step": step, "config": config_key})
+            now = time.monotonic()
+            if now - last_log > 10 or step == total:
+                last_log = now
+                rate = done_since_start / max(now - started, 1e-9)
+                eta = (total - step) * args.batch_size / max(rate, 1e-9)
+                log(f"step {step}/{total} epoch {epoch + 1} loss {running:.4f} "
+                    f"{rate:.1f} examples/s ETA {_hms(eta)}")
+
+    network.eval()
+    return finish(args, network, labels, val_ex, _span_labels(train_ex, labels), base_dir, log)
+
+
+def _hms(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str],
+           val_ex: Sequence[Example], span_trained: set[str], base_dir: Path, log: Log) -> Path:
+    """Save the model, then calibrate and tune thresholds on validation through a Scorer
+    loaded from the saved directory, evaluate, and write the card."""
+    from moderation.evaluate import evaluate, format_table
+    from moderation.metrics import best_threshold, fit_platt, sigmoid
+    from moderation.scorer import Scorer
+    from training.card import write_model_card
+
+    out = Path(args.out)
+    groups = default_groups(labels)
+    group_of = {m: g for g, members in groups.items() for m in members}
+    info = ModelInfo(
+        path=out,
+        name=args.name or out.name,
+        version=args.version,
+        labels=tuple(LabelInfo(n, group_of[n], describe(n), spans=n in span_trained) for n in labels),
+        base_name=args.base,
+        base_sha256=base_weights_sha256(base_dir),
+        finetune=args.finetune,
+        max_length=args.score_max_length,
+        stride=args.stride,
+        lora={} if args.full else {"r": args.lora_r, "alpha": args.lora_alpha},
+        data=tuple(args.provenance),
+    )
+    save_network(network, out, args.finetune)
+    write_model_info(info)
+    write_json(out / "training_config.json", args.to_dict())
+
+    if val_ex:
+        scorer = Scorer(out, batch_size=args.batch_size)
+        raw = scorer.raw_batch([ex.text for ex in val_ex])
+        logits = np.stack([r.logits for r in raw])
+        tuned = []
+        for i, label in enumerate(info.labels):
+            rows = [k for k, ex in enumerate(val_ex) if label.name in ex.labels]
+            y = np.array([val_ex[k].labels[label.name] >= 0.5 for k in rows])
+            if len(rows) < 10 or y.all() or not y.any():
+                tuned.append(label)
+                continue
+            scale, bias = fit_platt(y, logits[rows, i])
+            threshold = best_threshold(y, sigmoid(scale * logits[rows, i] + bias))
+            tuned.append(replace(label, scale=scale, bias=bias, threshold=round(threshold, 4)))
+        info = replace(info, labels=tuple(tuned))
+        write_model_info(info)
+        report = evaluate(Scorer(out, batch_size=args.batch_size), val_ex)
+        write_json(out / "metrics.json", report.to_dict())
+        log(format_table(report))
+    else:
+        report = None
+    write_model_card(info, args, report)
+    log(f"model written to {out}")
+    return out
+
+
+def _span_labels(examples: Sequence[Example], labels: Sequence[str]) -> set[str]:
+    """Labels whose token head was trained: annotated spans, and headlines of those."""
+    found = {n for ex in examples for n in ex.span_labels}
+    groups = default_groups(labels)
+    found |= {g for g, members in groups.items() if g in labels and found & set(members)}
+    return found & set(labels)
