@@ -54,6 +54,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         "batch_size": args.batch_size, "max_length": args.max_length,
         "learning_rate": args.learning_rate, "resume": args.resume or None, "seed": args.seed,
         "threads": args.threads, "checkpoint_every": args.checkpoint_every,
+        "recipe": args.recipe, "data_dir": args.data_dir,
+        "max_per_dataset": args.max_per_dataset,
     }
     overrides = {k: v for k, v in overrides.items() if v not in (None, [])}
     if args.config:
@@ -128,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", nargs="+", metavar="PATH", help="labelled files")
     t.add_argument("--out", metavar="DIR", help="model directory to write")
     t.add_argument("--config", metavar="TOML", help="training settings file")
+    t.add_argument("--recipe", help="train on a dataset recipe (e.g. 'default') instead of --data")
+    t.add_argument("--data-dir", metavar="DIR", help="where recipes find the public datasets "
+                   "(default: ../shared/data)")
+    t.add_argument("--max-per-dataset", type=int, metavar="N",
+                   help="recipes: at most N training examples per dataset")
     t.add_argument("--mapping", metavar="FILE", help="column mapping (JSON or TOML)")
     t.add_argument("--validation", nargs="+", metavar="PATH", help="validation files "
                    "(default: a stratified split of --data)")

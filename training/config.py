@@ -19,6 +19,12 @@ class TrainingArguments:
     data: list[str] = field(default_factory=list, metadata={"help": "labelled CSV/TSV/JSONL files"})
     out: str = field(default="", metadata={"help": "model directory to write"})
     mapping: str | None = field(default=None, metadata={"help": "column mapping file (JSON/TOML)"})
+    recipe: str | None = field(default=None, metadata={"help": "a dataset recipe from "
+                               "training/recipes (e.g. 'default') instead of --data"})
+    data_dir: str = field(default="../shared/data", metadata={"help": "where recipes find the "
+                          "public datasets"})
+    max_per_dataset: int | None = field(default=None, metadata={"help": "recipes: subsample each "
+                                        "dataset's training part to at most this many examples"})
     validation: list[str] = field(default_factory=list, metadata={"help": "validation files; "
                                   "default: a stratified split of --data"})
     val_fraction: float = field(default=0.1, metadata={"help": "validation share when splitting"})

@@ -87,6 +87,15 @@ def choose_labels(args: TrainingArguments, examples: Sequence[Example]) -> list[
 def load_data(
     args: TrainingArguments, log: Log = _stderr
 ) -> tuple[list[Example], list[Example], list[str]]:
+    if args.recipe:
+        from training.recipes import load_recipe
+
+        train, val, provenance = load_recipe(args.recipe, Path(args.data_dir), args, log)
+        args.provenance = provenance
+        labels = choose_labels(args, train)
+        groups = default_groups(labels)
+        return ([add_headlines(ex, groups) for ex in train],
+                [add_headlines(ex, groups) for ex in val], labels)
     mapping = load_mapping(args.mapping) if args.mapping else None
     report = LoadReport()
     label_set = args.labels or None
@@ -284,8 +293,8 @@ def load_checkpoint(path: Path, network: ModerationNetwork,
 def train(args: TrainingArguments, log: Log = _stderr) -> Path:
     if not args.out:
         raise ConfigError("an output directory is required (--out)")
-    if not args.data:
-        raise ConfigError("no training data given (--data)")
+    if not args.data and not args.recipe:
+        raise ConfigError("no training data given (--data or --recipe)")
     out = Path(args.out)
     if args.threads:
         torch.set_num_threads(args.threads)

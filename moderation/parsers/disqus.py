@@ -24,9 +24,13 @@ from lxml import etree
 from moderation.errors import ParseError
 from moderation.parsers import Format
 from moderation.parsers.clean import html_to_text
-from moderation.parsers.xmlsafe import element_text, iter_elements, local_name, root_name
+from moderation.parsers.xmlsafe import (
+    element_text,
+    iter_elements,
+    local_name,
+    root_name,
+)
 from moderation.thread import Article, Comment, Status, Thread, naive_time_warning
-
 
 
 def sniff(head: bytes) -> bool:
@@ -91,8 +95,8 @@ def _dsq_id(el: etree._Element | None) -> str | None:
     if el is None:
         return None
     for name, value in el.attrib.items():
-        if local_name(name) == "id" and value.strip():
-            return value.strip()
+        if local_name(str(name)) == "id" and str(value).strip():
+            return str(value).strip()
     return None
 
 
@@ -152,9 +156,11 @@ def _thread(source: str, article: Article | None, comments: list[Comment]) -> Th
 def _orphans(source: str, thread_id: str | None, comments: list[Comment]) -> Thread:
     """Posts whose thread is not in the export, kept in a thread of their own."""
     thread = _thread(source, None, comments)
-    which = f"thread {thread_id} is" if thread_id else "no thread is named for them, so it is"
-    note = (f"{len(comments)} comment(s) whose {which} not in the export; "
-            "kept here without an article")
+    if thread_id:
+        why = f"belong to thread {thread_id}, which is not in the export"
+    else:
+        why = "name no thread"
+    note = f"{len(comments)} comment(s) {why}; kept here without an article"
     return dataclasses.replace(thread, warnings=(note, *thread.warnings))
 
 

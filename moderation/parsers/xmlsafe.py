@@ -20,8 +20,8 @@ import codecs
 import contextlib
 import html.entities
 import re
-from collections.abc import Collection, Iterator
-from typing import BinaryIO
+from collections.abc import Collection, Iterable, Iterator
+from typing import Any, BinaryIO
 from xml.etree.ElementTree import ParseError as ExpatParseError
 
 from defusedxml import DefusedXmlException
@@ -31,7 +31,7 @@ from lxml import etree
 from moderation.errors import ParseError
 
 CHUNK_BYTES = 64 * 1024
-# The prolog (XML declaration, comments, DOCTYPE) must end within this many characters.
+# The prolog (XML declaration, comments, DOCTYPE) must end within this many bytes.
 _MAX_PROLOG = 1024 * 1024
 # Characters kept back at the end of each chunk, so a CDATA marker or an entity reference split
 # across two chunks is seen whole. Longer than any HTML entity name.
@@ -64,7 +64,7 @@ def element_text(el: etree._Element) -> str:
     """All text inside an element (CDATA included), unstripped."""
     if not len(el):  # the common case, and much faster than itertext()
         return el.text or ""
-    return "".join(el.itertext())
+    return "".join(str(text) for text in el.itertext())
 
 
 def head_text(head: bytes) -> str:
@@ -144,7 +144,7 @@ class _Walker:
         self.last_ended: etree._Element | None = None
         self._interesting: dict[str, bool] = {}
 
-    def take(self, events: Iterator[tuple[str, etree._Element]]) -> Iterator[etree._Element]:
+    def take(self, events: Iterable[tuple[str, Any]]) -> Iterator[etree._Element]:
         for event, el in events:
             if event == "start":
                 self._start(el)
@@ -218,7 +218,7 @@ class _Walker:
 
 def _discard(el: etree._Element) -> None:
     """Free a finished element and its finished earlier siblings (lxml's iterparse idiom)."""
-    el.clear(keep_tail=False)
+    el.clear()
     parent = el.getparent()
     if parent is not None:
         while el.getprevious() is not None:
