@@ -21,7 +21,7 @@ from moderation.metrics import (
 )
 
 if TYPE_CHECKING:
-    from moderation.scorer import Scorer
+    from moderation.scorer import RawOutput, Scorer
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,15 @@ class EvalReport:
         return {m.label: m for m in self.labels}
 
 
-def evaluate(scorer: Scorer, examples: Sequence[Example]) -> EvalReport:
-    """Score ``examples`` once and measure every label of the model they annotate."""
-    texts = [ex.text for ex in examples]
-    raw = scorer.raw_batch(texts)
+def evaluate(scorer: Scorer, examples: Sequence[Example],
+             raw: Sequence[RawOutput] | None = None) -> EvalReport:
+    """Score ``examples`` once and measure every label of the model they annotate.
+
+    ``raw`` is the model output for ``examples`` when the caller already has it (training
+    computes it once for calibration and reuses it here).
+    """
+    if raw is None:
+        raw = scorer.raw_batch([ex.text for ex in examples])
     probs = np.stack([scorer.calibrate(r.logits) for r in raw]) if raw else np.zeros((0, 0))
     report = EvalReport(model=scorer.info.name, examples=len(examples))
     for i, label in enumerate(scorer.info.labels):

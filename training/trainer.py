@@ -416,7 +416,7 @@ def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str
             tuned.append(replace(label, scale=scale, bias=bias, threshold=round(threshold, 4)))
         info = replace(info, labels=tuple(tuned))
         write_model_info(info)
-        report = evaluate(Scorer(out, batch_size=args.batch_size), val_ex)
+        report = evaluate(Scorer(out, batch_size=args.batch_size), val_ex, raw)
         write_json(out / "metrics.json", report.to_dict())
         log(format_table(report))
     else:

@@ -7,12 +7,10 @@ annotates, so its loss is masked everywhere.
 
 from __future__ import annotations
 
-import csv
 import json
 import random
 from pathlib import Path
 
-import pytest
 
 FILLER = ("the river runs past our small town and people walk along it every morning "
           "while market stalls open near bridge with bread fruit coffee music").split()
@@ -72,30 +70,3 @@ def build_tiny_bert(path: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     transformers.BertModel(config, add_pooling_layer=False).save_pretrained(path, safe_serialization=True)
     return path
-
-
-@pytest.fixture(scope="session")
-def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
-
-
-@pytest.fixture(scope="session")
-def toy_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("toy-data")
-    return write_jsonl(root / "train.jsonl", toy_rows(400, 1)), write_jsonl(root / "val.jsonl", toy_rows(120, 2))
-
-
-@pytest.fixture(scope="session")
-def toy_model(tiny_base: Path, toy_files: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model trained on the toy task (shared by the tests that only read it)."""
-    from training.config import TrainingArguments
-    from training.trainer import train
-
-    out = tmp_path_factory.mktemp("models") / "toy"
-    train(TrainingArguments(
-        data=[str(toy_files[0])], validation=[str(toy_files[1])], out=str(out), base=str(tiny_base),
-        labels=["hostility", "insult", "threat"], epochs=10, batch_size=16, max_length=32,
-        score_max_length=32, stride=8, learning_rate=3e-3, lora_alpha=64, head_learning_rate=0.1,
-        threads=2,
-    ), log=lambda message: None)
-    return out

@@ -1,0 +1,131 @@
+"""What every dataset recipe shares: the recipe record and small helpers for the loaders.
+
+A loader reads one public dataset folder in its upstream format and returns every example in
+it, mapped onto our labels. It sets only the labels the dataset really annotates (positive or
+negative); everything else stays unknown and is masked in the loss.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from moderation.errors import DataError
+from moderation.labelled import Example, LoadReport, Span
+from moderation.parsers.clean import unescape
+
+
+class Loader(Protocol):
+    def __call__(self, folder: Path, report: LoadReport | None = None) -> list[Example]: ...
+
+
+@dataclass(frozen=True)
+class DatasetRecipe:
+    """One public dataset: where it lives, its licence, and how it maps onto our labels.
+
+    ``mapping`` is for the model card (source label -> our label(s), as text); ``cap`` is how
+    many training examples the default recipe keeps (``--max-per-dataset`` can only lower it);
+    ``notes`` records the mapping decisions a reader of the card needs to know.
+    """
+
+    name: str
+    licence: str
+    taught: str
+    mapping: Mapping[str, str]
+    load: Loader
+    cap: int
+    notes: str = ""
+
+
+def require(folder: Path, *names: str) -> None:
+    """Fail early, naming the file, when a dataset folder lacks one of its files."""
+    for name in names:
+        if not (folder / name).is_file():
+            raise DataError(f"{folder / name}: missing (is {folder} a complete copy of the dataset?)")
+
+
+def read_table(path: Path, columns: Iterable[str], delimiter: str = ",",
+               quoting: int = csv.QUOTE_MINIMAL) -> Iterator[dict[str, str]]:
+    """Rows of a CSV/TSV file as dicts, after checking that the needed columns are there."""
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    try:
+        handle = open(path, encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot open: {exc.strerror or exc}") from None
+    with handle:
+        reader = csv.DictReader(handle, delimiter=delimiter, quoting=quoting)
+        missing = set(columns) - set(reader.fieldnames or ())
+        if missing:
+            raise DataError(f"{path}: no column(s) {', '.join(sorted(missing))} "
+                            f"(found: {', '.join(reader.fieldnames or ())})")
+        yield from reader
+
+
+def read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read: {exc}") from None
+
+
+def clean_post(text: str) -> str:
+    """Social-media text as exported upstream: HTML entities decoded (tweets carry ``&amp;``).
+
+    Only for datasets without character offsets: decoding would shift them.
+    """
+    return unescape(text).strip()
+
+
+def char_runs(offsets: Iterable[int]) -> list[tuple[int, int]]:
+    """Contiguous (start, end) runs from a set of character offsets."""
+    runs: list[list[int]] = []
+    for offset in sorted(set(offsets)):
+        if runs and offset == runs[-1][1]:
+            runs[-1][1] = offset + 1
+        else:
+            runs.append([offset, offset + 1])
+    return [(start, end) for start, end in runs]
+
+
+def visible_spans(text: str, spans: Iterable[Span]) -> list[Span]:
+    """Spans that cover some non-space character, trimmed of surrounding whitespace."""
+    kept = []
+    for span in spans:
+        piece = text[span.start:span.end]
+        if not piece.strip():
+            continue
+        start = span.start + (len(piece) - len(piece.lstrip()))
+        end = span.end - (len(piece) - len(piece.rstrip()))
+        kept.append(Span(start, end, span.label))
+    return kept
+
+
+def span_labels_with_evidence(labels: Mapping[str, float], spans: Iterable[Span],
+                              annotated: Iterable[str]) -> frozenset[str]:
+    """The annotated span labels minus any positive label that ended up without a span.
+
+    A positive label with no span would teach the token head that no character shows it.
+    """
+    with_spans = {span.label for span in spans}
+    return frozenset(name for name in annotated
+                     if labels.get(name, 0.0) < 0.5 or name in with_spans)
+
+
+class Deduper:
+    """Keeps the first example of each text: the same text in train and validation would
+    make validation scores look better than they are."""
+
+    def __init__(self, report: LoadReport) -> None:
+        self.seen: set[str] = set()
+        self.report = report
+
+    def first(self, text: str) -> bool:
+        if text in self.seen:
+            self.report.skip("duplicate text")
+            return False
+        self.seen.add(text)
+        return True
