@@ -102,15 +102,32 @@ def fit_platt(y: np.ndarray, logits: np.ndarray, iterations: int = 100) -> tuple
     if pos == 0 or neg == 0:
         return 1.0, 0.0
     t = np.where(y >= 0.5, (pos + 1) / (pos + 2), 1 / (neg + 2))
+
+    def loss(a: float, b: float) -> float:
+        u = a * z + b  # log loss written stably: log(1 + e^u) - t * u
+        return float((np.logaddexp(0.0, u) - t * u).sum())
+
     a, b = 1.0, 0.0
+    current = loss(a, b)
     for _ in range(iterations):
         p = sigmoid(a * z + b)
         g = np.array([((p - t) * z).sum(), (p - t).sum()])
         w = p * (1 - p) + 1e-12
         h = np.array([[(w * z * z).sum(), (w * z).sum()], [(w * z).sum(), w.sum()]]) + 1e-9 * np.eye(2)
         step = np.linalg.solve(h, g)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-8:
+        # Backtracking: a full Newton step overshoots when the logits are far off scale.
+        factor = 1.0
+        while factor > 1e-6:
+            trial = loss(a - factor * step[0], b - factor * step[1])
+            if trial <= current:
+                break
+            factor /= 2
+        else:
+            break
+        a, b = a - factor * step[0], b - factor * step[1]
+        improved = current - trial
+        current = trial
+        if improved < 1e-10 * max(1.0, abs(current)):
             break
     if not (np.isfinite(a) and np.isfinite(b)) or a <= 0:
         return 1.0, 0.0  # a calibration that reverses the ranking is worse than none

@@ -1,0 +1,63 @@
+"""Metrics, calibration and threshold tuning against values worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from moderation.metrics import (
+    average_precision,
+    best_threshold,
+    expected_calibration_error,
+    fit_platt,
+    precision_recall_f1,
+    roc_auc,
+    sigmoid,
+    span_f1,
+)
+
+
+def test_roc_auc_counts_pairs_and_ties() -> None:
+    y = np.array([0, 0, 1, 1])
+    assert roc_auc(y, np.array([0.1, 0.4, 0.35, 0.8])) == 0.75
+    assert roc_auc(y, np.array([0.5, 0.5, 0.5, 0.5])) == 0.5
+    assert math.isnan(roc_auc(np.array([1, 1]), np.array([0.2, 0.3])))
+
+
+def test_average_precision_and_f1() -> None:
+    y = np.array([1, 0, 1, 0])
+    score = np.array([0.9, 0.8, 0.7, 0.1])
+    assert math.isclose(average_precision(y, score), (1 + 2 / 3) / 2)
+    assert precision_recall_f1(y, score, 0.75) == (0.5, 0.5, 0.5)
+
+
+def test_best_threshold_separates_when_possible() -> None:
+    y = np.array([0, 0, 0, 1, 1])
+    prob = np.array([0.1, 0.2, 0.3, 0.6, 0.9])
+    threshold = best_threshold(y, prob)
+    assert 0.3 < threshold < 0.6
+    assert precision_recall_f1(y, prob, threshold)[2] == 1.0
+
+
+def test_platt_scaling_makes_scores_honest() -> None:
+    rng = np.random.default_rng(0)
+    true_prob = rng.uniform(0, 1, 20000)
+    y = rng.uniform(0, 1, 20000) < true_prob
+    overconfident = 4.0 * np.log(true_prob / (1 - true_prob))  # logits four times too large
+    before = expected_calibration_error(y, sigmoid(overconfident))
+    scale, bias = fit_platt(y, overconfident)
+    after = expected_calibration_error(y, sigmoid(scale * overconfident + bias))
+    assert abs(scale - 0.25) < 0.03 and abs(bias) < 0.1
+    assert after < 0.02 < before
+
+
+def test_platt_without_both_classes_is_identity() -> None:
+    assert fit_platt(np.array([1, 1, 1]), np.array([0.2, 1.0, 3.0])) == (1.0, 0.0)
+
+
+def test_span_f1_is_the_semeval_character_measure() -> None:
+    gold = [set(range(0, 10)), set(), set(), set(range(5, 9))]
+    pred = [set(range(5, 15)), set(), {1}, set()]
+    # 0.5 overlap both ways -> 0.5; both empty -> 1; false positive -> 0; miss -> 0
+    assert span_f1(gold, pred) == (0.5 + 1 + 0 + 0) / 4

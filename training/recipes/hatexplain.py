@@ -1,0 +1,63 @@
+"""HateXplain (train + val divisions): Twitter and Gab posts, lower-cased, punctuation stripped.
+
+``category``: 0 normal, 1 hate speech, 2 offensive, 3 undecided (no majority: skipped).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from moderation.errors import DataError
+from moderation.labelled import Example, LoadReport
+from training.recipes.base import DatasetRecipe, Deduper, read_table, require
+
+NAME = "hatexplain"
+FILE = "092-HateXplain.csv"
+UNDECIDED = "3"
+CATEGORIES = {
+    "0": {"hostility": 0.0, "identity_attack": 0.0},
+    "1": {"hostility": 1.0, "identity_attack": 1.0},
+    "2": {"hostility": 1.0, "identity_attack": 0.0},
+}
+
+
+def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
+    report = report if report is not None else LoadReport()
+    require(folder, FILE)
+    path = folder / FILE
+    dedupe = Deduper(report)
+    examples = []
+    for number, row in enumerate(read_table(path, ("text", "category")), 2):
+        report.rows += 1
+        category = row["category"].strip()
+        if category == UNDECIDED:
+            report.skip("undecided: annotators split three ways")
+            continue
+        if category not in CATEGORIES:
+            raise DataError(f"{path}:{number}: category {category!r} is not 0-3")
+        text = row["text"].strip()
+        if not text:
+            report.skip("empty text")
+            continue
+        if dedupe.first(text):
+            examples.append(Example(text, dict(CATEGORIES[category]), source=NAME))
+    return examples
+
+
+RECIPE = DatasetRecipe(
+    name=NAME,
+    licence="MIT (HateXplain repository)",
+    taught="hostility, identity_attack",
+    mapping={
+        "0 normal": "hostility 0, identity_attack 0",
+        "1 hate speech": "hostility 1, identity_attack 1",
+        "2 offensive": "hostility 1, identity_attack 0",
+        "3 undecided": "skipped",
+    },
+    load=load,
+    cap=3000,
+    notes=(
+        "Texts are lower-cased without punctuation upstream. The rationales are not in this "
+        "copy, so no spans. Cap 3000: hate, offensive and normal in equal shares."
+    ),
+)

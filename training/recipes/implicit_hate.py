@@ -1,0 +1,63 @@
+"""Latent Hatred / implicit hate corpus (ElSherief et al. 2021), stage-1 posts: tweets from
+hate-group-adjacent accounts labelled not_hate, implicit_hate or explicit_hate.
+
+Implicit and explicit hate attack a group, so both are identity_attack 1. Only explicit hate is
+hostility 1: implicit hate is often polite in form, and hostility rates the form too. Not-hate
+posts in this corpus are still drawn from heated political accounts, so their hostility is
+unknown rather than 0 (they remain identity_attack negatives).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from moderation.errors import DataError
+from moderation.labelled import Example, LoadReport
+from training.recipes.base import DatasetRecipe, Deduper, clean_post, read_table, require
+
+NAME = "implicit-hate"
+FILE = "implicit_hate_v1_stg1_posts.tsv"
+CLASSES = {
+    "not_hate": {"identity_attack": 0.0},
+    "implicit_hate": {"identity_attack": 1.0},
+    "explicit_hate": {"identity_attack": 1.0, "hostility": 1.0},
+}
+
+
+def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
+    report = report if report is not None else LoadReport()
+    require(folder, FILE)
+    path = folder / FILE
+    dedupe = Deduper(report)
+    examples = []
+    for number, row in enumerate(read_table(path, ("post", "class"), delimiter="\t"), 2):
+        report.rows += 1
+        labels = CLASSES.get(row["class"].strip())
+        if labels is None:
+            raise DataError(f"{path}:{number}: class {row['class']!r} is not one of {', '.join(CLASSES)}")
+        text = clean_post(row["post"])
+        if not text:
+            report.skip("empty text")
+            continue
+        if dedupe.first(text):
+            examples.append(Example(text, dict(labels), source=NAME))
+    return examples
+
+
+RECIPE = DatasetRecipe(
+    name=NAME,
+    licence="CC BY 4.0",
+    taught="identity_attack (incl. implicit), hostility (explicit hate only)",
+    mapping={
+        "not_hate": "identity_attack 0 (hostility unknown)",
+        "implicit_hate": "identity_attack 1 (hostility unknown)",
+        "explicit_hate": "identity_attack 1, hostility 1",
+    },
+    load=load,
+    cap=2500,
+    notes=(
+        "Stage 1 only (stages 2-3 are subtypes and free-text targets). Texts keep the "
+        "corpus' own tokenisation. Cap 2500: every explicit-hate post (the rarest), then "
+        "implicit hate and not-hate in equal shares."
+    ),
+)
