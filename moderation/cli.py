@@ -20,8 +20,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
     from moderation.parsers import expand_paths, parse_file
 
     failed = files = threads = 0
+    skipped: list[str] = []
     with atomic_output(args.output) as out:
-        for path in expand_paths(args.paths):
+        for path in expand_paths(args.paths, skipped):
             files += 1
             written = 0
             try:
@@ -37,7 +38,10 @@ def cmd_parse(args: argparse.Namespace) -> int:
             threads += written
     print(
         f"parsed {threads} thread(s) from {files} file(s)"
-        + (f"; {failed} file(s) failed" if failed else ""),
+        + (f"; {failed} file(s) failed" if failed else "")
+        + (f"; {len(skipped)} file(s) in directories skipped as not exports "
+           f"(hidden, documentation or media: {', '.join(skipped[:3])}"
+           f"{', ...' if len(skipped) > 3 else ''})" if skipped else ""),
         file=sys.stderr,
     )
     return 1 if failed or not files else 0

@@ -63,10 +63,12 @@ def test_directories_are_read_recursively(
     (tmp_path / "exports" / ".hidden.html").write_bytes(b"")  # hidden: skipped, not an error
     (tmp_path / "exports" / ".cache").mkdir()
     (tmp_path / "exports" / ".cache" / "junk.bin").write_bytes(b"\x00\x01")
+    (nested / "README.md").write_text("# How these exports were made\n\nBy hand.\nOnce a month.\n")
     code, threads, err = run([str(tmp_path / "exports")], capsys)
     assert code == 0
     assert [t["format"] for t in threads] == ["reddit", "wxr", "text", "html"]  # sorted paths
-    assert "parsed 4 thread(s) from 3 file(s)" in err
+    assert "parsed 4 thread(s) from 3 file(s); 3 file(s) in directories skipped as not exports" in err
+    assert "README.md" in err
 
 
 def test_output_parses_back_to_the_same_output(

@@ -109,8 +109,17 @@ def parse_file(path: str | os.PathLike[str], format: str | None = None) -> Itera
         yield from parse_stream(stream, source, format)
 
 
-def expand_paths(paths: Iterable[str]) -> Iterator[str]:
-    """Files named, files under directories (recursively, sorted, hidden files skipped), and ``-``."""
+# Files in a directory that are documentation or media, never exports. Named explicitly on the
+# command line they are still parsed.
+_NOT_EXPORTS = frozenset(".md .rst .pdf .png .jpg .jpeg .gif .svg .zip .gz .py .css .js".split())
+
+
+def expand_paths(paths: Iterable[str], skipped: list[str] | None = None) -> Iterator[str]:
+    """Files named, files under directories (recursively, sorted), and ``-``.
+
+    Hidden files and documentation/media files (README.md, images) found in directories are not
+    exports; they are left out and appended to ``skipped`` so callers can report them.
+    """
     for p in paths:
         if p == "-":
             yield p
@@ -119,7 +128,12 @@ def expand_paths(paths: Iterable[str]) -> Iterator[str]:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 rel = child.relative_to(path)
-                if child.is_file() and not any(part.startswith(".") for part in rel.parts):
-                    yield str(child)
+                if not child.is_file():
+                    continue
+                if any(part.startswith(".") for part in rel.parts) or child.suffix.lower() in _NOT_EXPORTS:
+                    if skipped is not None:
+                        skipped.append(str(child))
+                    continue
+                yield str(child)
         else:
             yield p

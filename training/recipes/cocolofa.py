@@ -14,7 +14,7 @@ from typing import Any
 
 from moderation.errors import DataError
 from moderation.labelled import Example, LoadReport
-from training.recipes.base import DatasetRecipe, Deduper, clean_post
+from training.recipes.base import DatasetRecipe, Deduper, clean_post, require
 
 NAME = "cocolofa"
 FILE = "dev.json"
@@ -30,6 +30,7 @@ NONE = "none"
 
 def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
     report = report if report is not None else LoadReport()
+    require(folder, FILE)
     path = folder / FILE
     dedupe = Deduper(report)
     examples = []
