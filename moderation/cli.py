@@ -62,8 +62,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         "max_per_dataset": args.max_per_dataset,
     }
     overrides = {k: v for k, v in overrides.items() if v not in (None, [])}
-    if args.config:
-        config = TrainingArguments.from_toml(args.config, **overrides)
+    config_file = args.config
+    if args.recipe and not config_file:
+        from training.recipes import recipe_config
+
+        config_file = recipe_config(args.recipe)  # the recipe's own settings, if it ships them
+    if config_file:
+        config = TrainingArguments.from_toml(config_file, **overrides)
     else:
         config = TrainingArguments.from_dict(overrides)
     train(config)
@@ -101,6 +106,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         write_json(Path(args.output), saved)
         print(f"saved to {args.output}", file=sys.stderr)
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from serve.server import run
+
+    return run(host=args.host, port=args.port, model=args.model, workers=args.workers)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -174,6 +185,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--batch-size", type=int, default=32)
     e.add_argument("-o", "--output", metavar="FILE", help="save the metrics as JSON")
     e.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser(
+        "serve",
+        help="run the HTTP scoring service",
+        description="Serve the model over HTTP (OpenAPI at /docs). Every setting can also come "
+        "from a MODERATION_* environment variable (see serve/README.md); options win.",
+    )
+    s.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
+    s.add_argument("--port", type=int, help="port (default: 8000)")
+    s.add_argument("--model", metavar="DIR", help="model directory (default: models/default)")
+    s.add_argument("--workers", type=int, metavar="N", help="processes, each loading the model (default: 1)")
+    s.set_defaults(func=cmd_serve)
     return parser
 
 

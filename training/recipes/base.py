@@ -49,15 +49,18 @@ def require(folder: Path, *names: str) -> None:
 
 
 def read_table(path: Path, columns: Iterable[str], delimiter: str = ",",
-               quoting: int = csv.QUOTE_MINIMAL) -> Iterator[dict[str, str]]:
-    """Rows of a CSV/TSV file as dicts, after checking that the needed columns are there."""
+               quoted: bool = True) -> Iterator[dict[str, str]]:
+    """Rows of a CSV/TSV file as dicts, after checking that the needed columns are there.
+
+    ``quoted=False`` reads quote characters as text (files that never quote their fields)."""
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     try:
         handle = open(path, encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise DataError(f"{path}: cannot open: {exc.strerror or exc}") from None
     with handle:
-        reader = csv.DictReader(handle, delimiter=delimiter, quoting=quoting)
+        reader = csv.DictReader(handle, delimiter=delimiter,
+                                quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE)
         missing = set(columns) - set(reader.fieldnames or ())
         if missing:
             raise DataError(f"{path}: no column(s) {', '.join(sorted(missing))} "

@@ -9,7 +9,6 @@ may not swear.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from moderation.errors import DataError
@@ -32,7 +31,7 @@ def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
     dedupe = Deduper(report)
     examples = []
     # Tweets keep their quote characters as text: OLID's TSV does not quote fields.
-    rows = read_table(path, ("tweet", "subtask_a", "subtask_b"), delimiter="\t", quoting=csv.QUOTE_NONE)
+    rows = read_table(path, ("tweet", "subtask_a", "subtask_b"), delimiter="\t", quoted=False)
     for number, row in enumerate(rows, 2):
         report.rows += 1
         key = (row["subtask_a"].strip(), row["subtask_b"].strip())

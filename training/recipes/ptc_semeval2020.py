@@ -21,7 +21,6 @@ from training.recipes.base import (
     Deduper,
     read_lines,
     require,
-    span_labels_with_evidence,
     visible_spans,
 )
 
@@ -86,13 +85,12 @@ def _example(line: str, offset: int, annotations: list[Annotation]) -> Example:
     spans: list[Span] = []
     present: set[str] = set()
     for technique, start, stop in annotations:
-        if stop <= offset or start >= end:
-            continue
-        present.add(technique)
-        clipped = (max(start, offset) - offset, min(stop, end) - offset)
         # A merged class is evidence of propaganda, not of any one member.
-        spans.append(Span(*clipped, TECHNIQUES.get(technique, "propaganda")))
-    spans = visible_spans(line, spans)
+        clipped = Span(max(start, offset) - offset, min(stop, end) - offset,
+                       TECHNIQUES.get(technique, "propaganda"))
+        if clipped.start < clipped.end and (visible := visible_spans(line, [clipped])):
+            present.add(technique)
+            spans += visible
     labels = {ours: float(upstream in present) for upstream, ours in TECHNIQUES.items()}
     annotated = {*TECHNIQUES.values(), "propaganda"}
     for upstream, members in MERGED.items():
@@ -100,7 +98,7 @@ def _example(line: str, offset: int, annotations: list[Annotation]) -> Example:
             labels.update(dict.fromkeys(members, 0.0))
             annotated.update(members)
     labels["propaganda"] = float(bool(present))
-    return Example(line, labels, tuple(spans), span_labels_with_evidence(labels, spans, annotated), NAME)
+    return Example(line, labels, tuple(spans), frozenset(annotated), NAME)
 
 
 def _lines(text: str) -> list[tuple[str, int]]:

@@ -104,7 +104,7 @@ def _majority_types(text: str, annotators: list[Marks], report: LoadReport
             if any(kind == upstream for kind, _, _ in marks):
                 marked += 1
             if any(c >= len(text) for c in chars):
-                report.skip("typed span beyond the end of the text")
+                report.skip("typed span beyond the end of the text: clipped")
                 chars = {c for c in chars if c < len(text)}
             for c in chars:
                 per_char[c] += 1
@@ -133,7 +133,7 @@ def _typed_annotators(folder: Path, report: LoadReport) -> dict[str, list[Marks]
             raise DataError(f"{path}: annotation {row['annotation']}: start/end are not integers") from None
         kind = _type_name(row["type"])
         if kind is None:
-            report.skip("typed span with a blank or unknown type (kept as toxic, untyped)")
+            report.skip("typed span with a blank type: untyped")
         marks[row["annotation"]].append((kind, start, end))
     by_text: dict[str, list[Marks]] = defaultdict(list)
     for annotation, comment in comment_of.items():
@@ -178,8 +178,8 @@ RECIPE = DatasetRecipe(
     notes=(
         "All posts were pre-selected as toxic; non-toxic comments come from the other sets. "
         "A type is positive when at least half of the annotators who highlighted spans marked "
-        "it, and 0 otherwise (they did annotate types); its spans are the characters that many "
-        "marked with it. Cap 7000: the only span source for hostility and its types, and real "
+        "it, and 0 otherwise (they did annotate types); its spans are the characters at least "
+        "half of them marked with it. Cap 7000: the only span source for hostility and its types, and real "
         "news comments."
     ),
 )

@@ -46,7 +46,10 @@ RECIPE = DatasetRecipe(
     name=NAME,
     licence="TweetEval adds no restriction; HatEval 2019 terms apply (research use)",
     taught="identity_attack, hostility (positives only)",
-    mapping={"1 hate": "identity_attack 1, hostility 1", "0 not-hate": "identity_attack 0 (hostility unknown)"},
+    mapping={
+        "1 hate": "identity_attack 1, hostility 1",
+        "0 not-hate": "identity_attack 0 (hostility unknown)",
+    },
     load=load,
     cap=2500,
     notes="HTML entities decoded. Cap 2500: hate and not-hate in equal shares.",

@@ -1,0 +1,362 @@
+"""Batch scoring: comments from many inputs, streamed through one model, in input order.
+
+:func:`read_inputs` turns paths into a stream of events: a thread starts (with its pingbacks),
+a comment to score, a comment skipped (empty), an input that failed. Inputs are anything
+``moderation parse`` reads, or flat comment lists (JSONL or CSV/TSV with a text field and
+optional ``id``, ``author``, ``thread``, ``posted_at``, ``parent_id``, ``status``).
+
+:func:`score_events` scores the comments in chunks of a fixed number of comments, counted
+across file boundaries (the scorer orders each chunk's windows by token length), and yields the
+events back in input order with a record attached to each comment. Only one chunk is held at a
+time, so memory stays flat however many comments stream through.
+
+Chunks are aligned to multiples of the chunk size from the first comment. A resumed run
+replays the records already written (read back from the output) and starts scoring at such a
+boundary, so every comment is scored in the same company as in an uninterrupted run: batched
+inference is not bit-for-bit independent of what else shares a batch, and this keeps a resumed
+output identical to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+from moderation.errors import ModerationError, ParseError
+from moderation.parsers import SNIFF_BYTES, expand_paths, parse_stream
+from moderation.parsers.clean import decode_bytes
+from moderation.policy import Policy
+from moderation.thread import Comment, Pingback, Thread
+
+DEFAULT_CHUNK = 512
+_THREAD_KEYS = frozenset({"comments", "article", "pingbacks"})
+_CSV_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+
+
+@dataclass(frozen=True)
+class ThreadRef:
+    """The thread a comment belongs to. ``key`` tells threads apart that share a source and
+    title (several untitled threads in one export)."""
+
+    source: str
+    title: str | None
+    key: str
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"source": self.source, "title": self.title}
+
+
+@dataclass(frozen=True)
+class ThreadStart:
+    thread: ThreadRef
+    pingbacks: tuple[Pingback, ...] = ()
+
+
+@dataclass(frozen=True)
+class Item:
+    """One text to score: a comment, or the article body with ``--include-article``."""
+
+    thread: ThreadRef
+    comment: Comment
+    kind: Literal["comment", "article"] = "comment"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A comment that is not scored, and why (its text is empty, or its row is malformed)."""
+
+    thread: ThreadRef | None
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An input that could not be read (wholly or from some point on)."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A scored item and its output record; ``fresh`` is False for a record replayed from the
+    output of an earlier, interrupted run."""
+
+    item: Item
+    record: dict[str, Any]
+    fresh: bool = True
+
+
+Event = ThreadStart | Item | Skipped | Failure
+ScoredEvent = ThreadStart | Scored | Skipped | Failure
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    input_format: str | None = None  # force a thread format; flat lists are then not detected
+    text_field: str = "text"
+    include_article: bool = False
+
+
+def read_inputs(
+    paths: Iterable[str], options: InputOptions = InputOptions(), skipped_paths: list[str] | None = None
+) -> Iterator[Event]:
+    """Events from every input in order. A failing input yields a :class:`Failure` (after the
+    events it produced before failing) and the next input is read."""
+    for number, path in enumerate(expand_paths(paths, skipped_paths)):
+        try:
+            stream, source = _open(path)
+        except ParseError as exc:
+            yield Failure(path, exc.why)
+            continue
+        with stream:
+            try:
+                flat = None if options.input_format else _flat_kind(path, stream, options.text_field)
+                if flat is not None:
+                    yield from _flat_events(stream, source, flat, options.text_field, f"{number}:")
+                else:
+                    threads = parse_stream(stream, source, options.input_format)
+                    for ordinal, thread in enumerate(threads):
+                        yield from thread_events(thread, f"{number}:{ordinal}", options.include_article)
+            except ParseError as exc:
+                yield Failure(path, exc.why if exc.line is None else f"line {exc.line}: {exc.why}")
+            except ModerationError as exc:
+                yield Failure(path, str(exc))
+
+
+def thread_events(thread: Thread, key: str, include_article: bool = False) -> Iterator[Event]:
+    article = thread.article
+    ref = ThreadRef(thread.source, article.title if article else None, key, article.url if article else None)
+    yield ThreadStart(ref, thread.pingbacks)
+    if include_article and article is not None:
+        body = Comment(id="article", text=article.text, author=article.author,
+                       posted_at=article.published_at, url=article.url)
+        yield Item(ref, body, "article") if body.text.strip() else Skipped(ref, "article", "empty")
+    for comment in thread.comments:
+        yield Item(ref, comment) if comment.text.strip() else Skipped(ref, comment.id, "empty")
+
+
+def count_items(paths: Sequence[str], options: InputOptions = InputOptions()) -> int:
+    """How many texts :func:`read_inputs` will give (for a progress bar's ETA)."""
+    return sum(1 for event in read_inputs([p for p in paths if p != "-"], options)
+               if isinstance(event, Item))
+
+
+def _open(path: str) -> tuple[BinaryIO, str]:
+    if path == "-":
+        # Read whole, as `moderation parse` does: sniffing needs to look ahead.
+        return io.BytesIO(sys.stdin.buffer.read()), "<stdin>"
+    try:
+        return open(path, "rb"), path
+    except OSError as exc:
+        raise ParseError(path, f"cannot open: {exc.strerror or exc}") from None
+
+
+def _flat_kind(path: str, stream: BinaryIO, text_field: str) -> str | None:
+    """``"jsonl"``, ``","`` or ``"\\t"`` (a CSV delimiter) for a flat comment list, else None.
+
+    CSV/TSV is told by the file name; JSONL by its first line: an object holding the text field
+    and none of a thread's keys. Standard input is sniffed for a CSV header as well.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix in _CSV_SUFFIXES:
+        return _CSV_SUFFIXES[suffix]
+    head = stream.read(SNIFF_BYTES)
+    stream.seek(0)
+    text, _ = decode_bytes(head)
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    try:
+        row = json.loads(first)
+    except ValueError:
+        row = None
+    if isinstance(row, dict):
+        return "jsonl" if text_field in row and not _THREAD_KEYS & row.keys() else None
+    if path == "-":
+        for delimiter in (",", "\t"):
+            header = next(csv.reader([first], delimiter=delimiter), [])
+            if len(header) > 1 and text_field in header:
+                return delimiter
+    return None
+
+
+def _flat_events(
+    stream: BinaryIO, source: str, kind: str, text_field: str, key: str
+) -> Iterator[Event]:
+    """Comments from a flat list; consecutive rows with the same ``thread`` form one thread."""
+    bad: list[str] = []
+    current: ThreadRef | None = None
+    rows = _jsonl_rows(stream) if kind == "jsonl" else _csv_rows(stream, source, kind, text_field)
+    for number, row in rows:
+        where = f"line {number}"
+        if isinstance(row, str):
+            bad.append(f"{where}: {row}")
+            yield Skipped(current, f"line {number}", row)
+            continue
+        name = row.get("thread")
+        title = None if name in (None, "") else str(name)
+        if current is None or current.title != title:
+            current = ThreadRef(source, title, key + json.dumps(title))
+            yield ThreadStart(current)
+        data = {k: row.get(k) for k in ("author", "posted_at", "parent_id", "status", "url")}
+        data = {k: (None if v == "" else v) for k, v in data.items()}
+        data["id"] = row.get("id") if row.get("id") not in (None, "") else str(number)
+        data["text"] = row.get(text_field)
+        if not isinstance(data["text"], str):
+            why = (f"no {text_field!r} field" if data["text"] is None
+                   else f"{text_field!r} must be a string, got {type(data['text']).__name__}")
+            bad.append(f"{where}: {why}")
+            yield Skipped(current, str(data["id"]), why)
+            continue
+        try:
+            comment = Comment.from_dict(data, where)
+        except ValueError as exc:
+            bad.append(str(exc))
+            yield Skipped(current, str(data["id"]), str(exc))
+            continue
+        yield Item(current, comment) if comment.text.strip() else Skipped(current, comment.id, "empty")
+    if bad:
+        more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+        raise ParseError(source, f"{len(bad)} row(s) skipped: {'; '.join(bad[:3])}{more}")
+
+
+def _jsonl_rows(stream: BinaryIO) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line number, row or what is wrong with it)."""
+    for number, raw in enumerate(stream, 1):
+        text, warnings = decode_bytes(raw)
+        if not text.strip():
+            continue
+        try:
+            row = json.loads(text)
+        except ValueError as exc:
+            yield number, f"not valid JSON ({exc})"
+            continue
+        yield number, row if isinstance(row, dict) else "expected a JSON object"
+
+
+def _csv_rows(
+    stream: BinaryIO, source: str, delimiter: str, text_field: str
+) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    reader = csv.DictReader(text, delimiter=delimiter)
+    if reader.fieldnames is None:
+        raise ParseError(source, "the file is empty")
+    if text_field not in reader.fieldnames:
+        columns = ", ".join(reader.fieldnames[:10])
+        raise ParseError(source, f"no {text_field!r} column (columns: {columns}); "
+                         "name the text column with --text-field")
+    start = reader.line_num + 1
+    try:
+        for row in reader:
+            if None in row:
+                yield start, "more cells than the header has columns"
+            else:
+                yield start, row
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise ParseError(source, f"unreadable CSV ({exc})", line=reader.line_num) from None
+
+
+def make_record(item: Item, scores: dict[str, float], spans: list[dict[str, Any]],
+                policy: Policy) -> dict[str, Any]:
+    """The output record of one scored text (see README: moderation score)."""
+    c = item.comment
+    flags, decision = policy.decide(scores)
+    return {
+        "thread": item.thread.to_dict(),
+        "kind": item.kind,
+        "id": c.id,
+        "author": c.author,
+        "posted_at": None if c.posted_at is None else c.posted_at.isoformat(),
+        "parent_id": c.parent_id,
+        "status": c.status,
+        "text": c.text,
+        "scores": scores,
+        "flags": flags,
+        "decision": decision,
+        "spans": spans,
+    }
+
+
+ScoreBatch = Callable[[list[str]], list[tuple[dict[str, float], list[dict[str, Any]]]]]
+
+
+def scorer_batch(scorer: Any) -> ScoreBatch:
+    """Adapt a :class:`~moderation.scorer.Scorer` to ``texts -> [(scores, spans)]``."""
+    def score(texts: list[str]) -> list[tuple[dict[str, float], list[dict[str, Any]]]]:
+        return [(s.scores, [span.to_dict() for span in s.spans]) for s in scorer.score_batch(texts)]
+    return score
+
+
+def score_events(
+    events: Iterable[Event],
+    score: ScoreBatch,
+    policy: Policy,
+    *,
+    chunk: int = DEFAULT_CHUNK,
+    replay: Iterator[dict[str, Any]] | None = None,
+    replay_count: int = 0,
+) -> Iterator[list[ScoredEvent]]:
+    """Score the items of ``events``; yield the events in order, one chunk's worth at a time.
+
+    The first ``replay_count`` items are not scored: their records come from ``replay`` (the
+    output of an interrupted run) and are checked against the input. ``replay_count`` must be
+    a multiple of ``chunk`` for the output to match an uninterrupted run exactly.
+    """
+    if chunk < 1:
+        raise ValueError("chunk must be at least 1")
+    pending: list[Event] = []
+    items = 0
+    for event in events:
+        if isinstance(event, Item) and items < replay_count:
+            record = next(replay, None) if replay is not None else None
+            _check_replay(record, event, items)
+            items += 1
+            yield [*_flush(pending, score, policy), Scored(event, record, fresh=False)]  # type: ignore[arg-type]
+            pending = []
+            continue
+        pending.append(event)
+        if isinstance(event, Item):
+            items += 1
+            if items % chunk == 0:
+                yield _flush(pending, score, policy)
+                pending = []
+    if items < replay_count:
+        raise ModerationError(
+            f"the output holds {replay_count} records but the inputs give only {items}: "
+            "it was written from other inputs; run without --resume")
+    if pending:
+        yield _flush(pending, score, policy)
+
+
+def _flush(pending: list[Event], score: ScoreBatch, policy: Policy) -> list[ScoredEvent]:
+    items = [e for e in pending if isinstance(e, Item)]
+    results = iter(score([item.comment.text for item in items]) if items else [])
+    out: list[ScoredEvent] = []
+    for event in pending:
+        if isinstance(event, Item):
+            scores, spans = next(results)
+            out.append(Scored(event, make_record(event, scores, spans, policy)))
+        else:
+            out.append(event)
+    return out
+
+
+def _check_replay(record: dict[str, Any] | None, item: Item, index: int) -> None:
+    if record is None:
+        raise ModerationError(f"the output ended before record {index + 1}; run without --resume")
+    if (str(record.get("id")) != item.comment.id
+            or (record.get("thread") or {}).get("source") != item.thread.source):
+        raise ModerationError(
+            f"record {index + 1} of the output is comment {record.get('id')!r} of "
+            f"{(record.get('thread') or {}).get('source')!r}, but the inputs give comment "
+            f"{item.comment.id!r} of {item.thread.source!r} there: the output was written from "
+            "other inputs; run without --resume")

@@ -1,0 +1,189 @@
+"""The file ``moderation score`` writes: one record per scored text, JSONL or CSV.
+
+Records are appended a chunk at a time, each chunk in one ``write`` followed by ``fsync``, so a
+stopped run leaves whole records behind. (``moderation score`` also turns SIGTERM and Ctrl-C
+into a stop between chunks; only a SIGKILL or power cut landing inside the write itself could
+leave a partial last record, and resuming removes it.)
+
+Resuming counts the complete records, cuts the file back to the last multiple of the chunk size
+(see :mod:`moderation.batch` for why) and hands those records back to be replayed.
+
+CSV flattens a record: ``thread_source``, ``thread_title``, ``kind``, ``id``, ``author``,
+``posted_at``, ``parent_id``, ``status``, ``text``, ``decision``, ``flags`` (``;``-separated),
+one ``score_LABEL`` column per label, and ``spans`` as JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from moderation.errors import ModerationError
+
+FORMATS = ("jsonl", "csv")
+_FIELDS = ("kind", "id", "author", "posted_at", "parent_id", "status", "text", "decision")
+
+
+def csv_header(labels: Sequence[str]) -> list[str]:
+    return ["thread_source", "thread_title", *_FIELDS, "flags",
+            *(f"score_{label}" for label in labels), "spans"]
+
+
+def format_records(records: Sequence[dict[str, Any]], fmt: str, labels: Sequence[str]) -> bytes:
+    if fmt == "jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for r in records:
+        writer.writerow([
+            r["thread"]["source"], _cell(r["thread"]["title"]), *(_cell(r[k]) for k in _FIELDS),
+            ";".join(r["flags"]), *(r["scores"][label] for label in labels),
+            json.dumps(r["spans"]),
+        ])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _csv_record(row: list[str], labels: Sequence[str]) -> dict[str, Any]:
+    """A CSV row read back as the record it was written from (empty cells read as None)."""
+    n = len(_FIELDS)
+    values = dict(zip(_FIELDS, (v or None for v in row[2 : 2 + n]), strict=True))
+    scores = row[3 + n : 3 + n + len(labels)]
+    return {
+        "thread": {"source": row[0], "title": row[1] or None},
+        **values,
+        "text": values["text"] or "",
+        "scores": {label: float(v) for label, v in zip(labels, scores, strict=True)},
+        "flags": [f for f in row[2 + n].split(";") if f],
+        "spans": json.loads(row[-1]),
+    }
+
+
+@dataclass
+class Resume:
+    """What an earlier run left: ``kept`` records to replay, ``rescored`` complete records cut
+    to align with a chunk boundary, and whether a partial last record was removed."""
+
+    kept: int = 0
+    rescored: int = 0
+    partial: bool = False
+    records: Iterator[dict[str, Any]] = field(default_factory=lambda: iter(()))
+
+
+class RecordWriter:
+    """Appends chunks of records to a file (or standard output) as whole records."""
+
+    def __init__(self, path: str, fmt: str, labels: Sequence[str], *, resume: bool = False,
+                 chunk: int = 512) -> None:
+        if fmt not in FORMATS:
+            raise ModerationError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        self.path, self.fmt, self.labels = path, fmt, list(labels)
+        self.resume = Resume()
+        if path == "-":
+            if resume:
+                raise ModerationError("--resume needs an output file (-o FILE), not standard output")
+            self._fd = -1
+            self._stdout = True
+            self._write_header_if_new(True)
+            return
+        self._stdout = False
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        if resume and os.path.exists(path):
+            self.resume = self._scan(chunk)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | (0 if resume else os.O_TRUNC), 0o644)
+        self._write_header_if_new(os.fstat(self._fd).st_size == 0)
+
+    def _write_header_if_new(self, new: bool) -> None:
+        if new and self.fmt == "csv":
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n").writerow(csv_header(self.labels))
+            self._write(buffer.getvalue().encode("utf-8"))
+
+    def append(self, records: Sequence[dict[str, Any]]) -> None:
+        if records:
+            self._write(format_records(records, self.fmt, self.labels))
+
+    def _write(self, data: bytes) -> None:
+        if self._stdout:
+            sys.stdout.write(data.decode("utf-8"))
+            sys.stdout.flush()
+            return
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        if not self._stdout:
+            os.close(self._fd)
+
+    def __enter__(self) -> RecordWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _scan(self, chunk: int) -> Resume:
+        """Count complete records, cut back to a chunk boundary, and open those for replay."""
+        count = 0
+        header: bytes | None = None  # CSV: the header record, once complete
+        header_buf = b""
+        aligned = complete = 0  # byte offsets: after the last aligned record, the last whole one
+        open_quote = False  # CSV: a quoted field goes on over the next line
+        with open(self.path, "rb") as handle:
+            offset = 0
+            for line in handle:
+                offset += len(line)
+                if not line.endswith(b"\n"):
+                    break
+                if self.fmt == "csv":
+                    open_quote ^= line.count(b'"') % 2 == 1
+                    if header is None:
+                        header_buf += line
+                    if open_quote:
+                        continue
+                    if header is None:
+                        header, aligned, complete = header_buf, offset, offset
+                        continue
+                count += 1
+                complete = offset
+                if count % chunk == 0:
+                    aligned = offset
+        if header is not None:
+            columns = next(csv.reader([header.decode("utf-8", "replace")]), [])
+            if columns != csv_header(self.labels):
+                raise ModerationError(
+                    f"{self.path}: its score columns are not this model's labels "
+                    f"({', '.join(self.labels)}); run without --resume")
+        kept = count - count % chunk
+        partial = complete < os.path.getsize(self.path)
+        os.truncate(self.path, aligned)
+        return Resume(kept=kept, rescored=count - kept, partial=partial,
+                      records=itertools.islice(self._replay(), kept))
+
+    def _replay(self) -> Iterator[dict[str, Any]]:
+        # newline="\n": a JSON line may hold U+2028 or other characters some readers split on.
+        with open(self.path, encoding="utf-8", newline="" if self.fmt == "csv" else "\n") as handle:
+            if self.fmt == "csv":
+                reader = csv.reader(handle)
+                next(reader, None)
+                records: Iterator[dict[str, Any]] = (_csv_record(row, self.labels) for row in reader)
+            else:
+                records = (json.loads(line) for line in handle)
+            for number, record in enumerate(records, 1):
+                if list(record.get("scores") or {}) != self.labels:
+                    raise ModerationError(
+                        f"{self.path}: record {number} has scores for other labels than this "
+                        f"model's ({', '.join(self.labels)}); run without --resume")
+                yield record

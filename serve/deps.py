@@ -1,0 +1,86 @@
+"""FastAPI dependencies: the model loader, the running service, and access control.
+
+``load_scorer`` is how the app's lifespan gets its scorer, and the lifespan honours
+``app.dependency_overrides[load_scorer]``: tests swap in a fake scorer there and keep
+everything else (batcher, checks, metrics, readiness) real.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
+
+from serve.errors import ApiError
+from serve.limits import RateLimiter, retry_after
+from serve.service import ScorerLike, Service
+from serve.settings import Settings
+
+
+def load_scorer(settings: Settings) -> ScorerLike:
+    from moderation.scorer import Scorer
+
+    return Scorer(settings.model_dir, threads=settings.threads, batch_size=settings.max_batch)
+
+
+def get_service(request: Request) -> Service:
+    service: Service | None = getattr(request.app.state, "service", None)
+    if service is None:
+        raise ApiError(503, "the model is not loaded", headers={"Retry-After": "5"})
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+_bearer = HTTPBearer(auto_error=False, description="an API key as a bearer token")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
+_query = APIKeyQuery(name="key", auto_error=False, description="an API key (Perspective clients)")
+
+
+class Access:
+    """API keys (none configured: open) and the per-caller rate limit."""
+
+    def __init__(self, keys: frozenset[str], limiter: RateLimiter) -> None:
+        self.keys = keys
+        self.limiter = limiter
+
+    def check(self, request: Request, key: str | None) -> None:
+        if self.keys:
+            if key is None:
+                raise ApiError(401, "an API key is required: send 'Authorization: Bearer KEY' or "
+                               "'X-API-Key: KEY'", headers={"WWW-Authenticate": "Bearer"})
+            if not any(hmac.compare_digest(key.encode(), k.encode()) for k in self.keys):
+                raise ApiError(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
+            caller = "key:" + key
+        else:
+            caller = "addr:" + (request.client.host if request.client else "unknown")
+        wait = self.limiter.take(caller)
+        if wait > 0:
+            raise ApiError(429, f"rate limit of {self.limiter.rate:g} requests/s exceeded; retry in "
+                           f"{wait:.2f} s", headers={"Retry-After": retry_after(wait)})
+
+
+def _access(request: Request) -> Access:
+    access: Access = request.app.state.access
+    return access
+
+
+def check_access(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    header_key: Annotated[str | None, Security(_header)],
+) -> None:
+    key = header_key or (bearer.credentials if bearer else None)
+    _access(request).check(request, key)
+
+
+def check_access_perspective(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    header_key: Annotated[str | None, Security(_header)],
+    query_key: Annotated[str | None, Security(_query)],
+) -> None:
+    key = header_key or (bearer.credentials if bearer else None) or query_key
+    _access(request).check(request, key)

@@ -1,0 +1,128 @@
+"""Every error the service answers with has one JSON shape, Google's (which is also Perspective's)::
+
+    {"error": {"code": 422, "status": "INVALID_ARGUMENT", "message": "...",
+               "details": [{"field": "items.3.text", "message": "..."}]}}
+
+Bad input is a 4xx that says which field is wrong and why; a 500 is only ever our fault.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+log = logging.getLogger("moderation.serve")
+
+# The canonical google.rpc status for an HTTP code, where one exists.
+_STATUS = {
+    400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+    409: "ABORTED", 422: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL",
+    501: "UNIMPLEMENTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
+}
+# Perspective answers bad requests with 400 where the rest of the API says 422.
+PERSPECTIVE_PREFIX = "/v1alpha1/"
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: int
+    status: str
+    message: str
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class ApiError(HTTPException):
+    """An error answered as JSON; raise it anywhere below a route."""
+
+    def __init__(self, code: int, message: str, *, details: list[ErrorDetail] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(status_code=code, detail=message, headers=headers)
+        self.message = message
+        self.details = details
+
+
+def status_name(code: int) -> str:
+    if code in _STATUS:
+        return _STATUS[code]
+    try:
+        return HTTPStatus(code).name
+    except ValueError:
+        return "UNKNOWN"
+
+
+def error_response(code: int, message: str, details: list[ErrorDetail] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body = ErrorBody(code=code, status=status_name(code), message=message, details=details)
+    return JSONResponse({"error": body.model_dump(exclude_none=True)}, status_code=code, headers=headers)
+
+
+def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    """``("body", "items", 3, "text")`` -> ``items.3.text``; the request part is dropped."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "header", "path"):
+        parts = parts[1:] or parts
+    return ".".join(str(p) for p in parts) or "body"
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # Messages name the field and the rule; the offending value is never echoed back.
+    details = []
+    for error in exc.errors():
+        message = str(error.get("msg", "invalid"))
+        if error.get("type") == "json_invalid":
+            message = f"the body is not valid JSON ({error.get('ctx', {}).get('error', 'decode error')})"
+        details.append(ErrorDetail(field=field_name(error.get("loc", ())), message=message))
+    summary = "; ".join(f"{d.field}: {d.message}" for d in details[:5])
+    if len(details) > 5:
+        summary += f"; and {len(details) - 5} more"
+    code = 400 if request.url.path.startswith(PERSPECTIVE_PREFIX) else 422
+    return error_response(code, f"invalid request: {summary}", details)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    message = exc.message if isinstance(exc, ApiError) else str(exc.detail)
+    details = exc.details if isinstance(exc, ApiError) else None
+    return error_response(exc.status_code, message, details, dict(exc.headers or {}))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Type and place only: an exception's message may quote the comment it choked on.
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    log.error("internal error on %s %s: %s at %s", request.method, request.url.path,
+              type(exc).__name__, f"{where.filename}:{where.lineno}" if where else "?")
+    return error_response(500, "internal error; the service log has the details")
+
+
+def install_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+# The error responses every API route may give, for the OpenAPI schema.
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    text = {
+        400: "Invalid request (Perspective's shape)", 401: "Missing or unknown API key",
+        413: "Request body too large", 422: "Invalid request: the message names each bad field",
+        429: "Rate limit exceeded; see Retry-After", 500: "Internal error",
+        503: "Model not loaded, or too busy; see Retry-After",
+    }
+    return {code: {"model": ErrorResponse, "description": text[code]} for code in codes}

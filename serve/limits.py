@@ -1,0 +1,97 @@
+"""Request body size limits and the per-key rate limit."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from serve.errors import ApiError, error_response
+
+
+class BodyTooLarge(ApiError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes")
+
+
+class BodyLimitMiddleware:
+    """Answers 413 for a body over the limit of its path: at once when Content-Length says so,
+    otherwise as soon as the bytes read pass it (chunked uploads never get further)."""
+
+    def __init__(self, app: ASGIApp, default: int, per_path: dict[str, int]) -> None:
+        self.app = app
+        self.default = default
+        self.per_path = per_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.per_path.get(scope["path"], self.default)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            error = BodyTooLarge(limit)
+            await error_response(413, error.message)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    # An HTTPException: FastAPI passes it on from body reading, and the app's
+                    # handler turns it into the 413 JSON.
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    stamp: float
+
+
+class RateLimiter:
+    """A token bucket per caller: ``rate`` requests per second, up to ``burst`` at once."""
+
+    MAX_CALLERS = 10_000
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.clock = clock
+        self._buckets: dict[str, _Bucket] = {}
+
+    def take(self, caller: str) -> float:
+        """0 when the request may go ahead, else the seconds until it may."""
+        if self.rate <= 0:
+            return 0.0
+        now = self.clock()
+        bucket = self._buckets.get(caller)
+        if bucket is None:
+            if len(self._buckets) >= self.MAX_CALLERS:
+                self._forget_idle(now)
+            bucket = self._buckets[caller] = _Bucket(float(self.burst), now)
+        bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.stamp) * self.rate)
+        bucket.stamp = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return 0.0
+        return (1.0 - bucket.tokens) / self.rate
+
+    def _forget_idle(self, now: float) -> None:
+        # A bucket that would be full again holds no state worth keeping.
+        full_after = self.burst / self.rate
+        for caller in [c for c, b in self._buckets.items() if now - b.stamp >= full_after]:
+            del self._buckets[caller]
+
+
+def retry_after(seconds: float) -> str:
+    return str(max(1, math.ceil(seconds)))

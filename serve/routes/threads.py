@@ -1,0 +1,91 @@
+"""POST /v1/threads: upload an export, get its threads back with every comment scored."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from moderation.errors import ModerationError
+from moderation.parsers import format_names, parse_bytes
+from moderation.thread import Thread
+from serve.batcher import ScoringFailed
+from serve.deps import ServiceDep, check_access
+from serve.errors import ApiError, responses
+from serve.routes.score import FAILED
+from serve.schemas import ThreadsResponse
+
+log = logging.getLogger("moderation.serve")
+
+PATH = "/v1/threads"
+router = APIRouter(tags=["scoring"], dependencies=[Depends(check_access)],
+                   responses=responses(401, 413, 422, 429, 503))
+
+_BODY = {"requestBody": {"required": True, "description": "the export file, as it is", "content": {
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+}}}
+
+
+@router.post(PATH, response_model=ThreadsResponse, openapi_extra=_BODY)
+async def threads(
+    request: Request,
+    service: ServiceDep,
+    format: Annotated[str | None, Query(description="skip detection and read this format: "
+                                        + ", ".join(format_names()))] = None,
+    filename: Annotated[str | None, Query(max_length=500, description="names the upload in "
+                                          "the threads' source and in errors")] = None,
+    community: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Parse an export (WXR, Disqus, saved WordPress page, Reddit JSON, copied text, thread
+    JSON/JSONL; the format is detected) and score every comment. Each comment comes back with its
+    fields and either its scores or an ``error`` record, like a batch result."""
+    if format is not None and format not in format_names():
+        raise ApiError(422, f"format: unknown format {format!r}; choose one of {', '.join(format_names())}")
+    community = service.check_community(community)
+    body = await request.body()
+    parsed = await asyncio.to_thread(_parse, body, filename or "upload", format)
+    comments = [c for thread in parsed for c in thread.comments]
+    if len(comments) > service.settings.max_thread_comments:
+        raise ApiError(413, f"the upload holds {len(comments)} comments; the limit is "
+                       f"{service.settings.max_thread_comments}: split it, or use the batch route")
+    problems = [service.text_problem(c.text) for c in comments]
+    good = [i for i, problem in enumerate(problems) if problem is None]
+    scored = dict(zip(good, await service.score([comments[i].text for i in good]), strict=True))
+    labels = service.info.label_names
+    records: list[dict[str, Any]] = []
+    for i, comment in enumerate(comments):
+        record = comment.to_dict()
+        result = scored.get(i)
+        if problems[i] is not None:
+            record["error"] = {"code": 422, "message": problems[i]}
+        elif isinstance(result, ScoringFailed) or result is None:
+            record["error"] = {"code": 500, "message": FAILED}
+        else:
+            record.update(service.fields(result, labels, community))
+        records.append(record)
+    out, start = [], 0
+    for thread in parsed:
+        data = thread.to_dict()
+        data["comments"] = records[start : start + len(thread.comments)]
+        start += len(thread.comments)
+        out.append(data)
+    failed = sum(1 for r in records if "error" in r)
+    return {"threads": out, "comments": len(records), "scored": len(records) - failed,
+            "failed": failed, "model": service.model}
+
+
+def _parse(body: bytes, source: str, format: str | None) -> list[Thread]:
+    try:
+        return parse_bytes(body, source, format)
+    except ModerationError as exc:
+        raise ApiError(422, str(exc)) from None
+    except Exception as exc:
+        # A parser bug on odd input is still the input's to fix: a 422 for the client, and the
+        # type and place (never the content) in the log for us.
+        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        log.error("parser failed on an upload: %s at %s", type(exc).__name__,
+                  f"{where.filename}:{where.lineno}" if where else "?")
+        raise ApiError(422, f"{source}: the upload could not be parsed ({type(exc).__name__})") from None

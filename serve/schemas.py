@@ -1,0 +1,203 @@
+"""The service's request and response bodies (pydantic lives here, at the edge, only).
+
+Requests forbid unknown fields, so a misspelt field is an error instead of being ignored. Text
+limits (empty, too long) are checked by the routes, not here: a batch answers a bad item with an
+error record and still scores the good ones.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from serve.decision import Decision
+
+MAX_BATCH_ITEMS = 256
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# Requests ---------------------------------------------------------------------------------------
+
+class Context(_Request):
+    """Where the comment appeared. Accepted for clients that send it; the current models score
+    the comment's own text, so context does not change the scores."""
+
+    article_title: str | None = Field(None, max_length=2000)
+    parent_text: str | None = Field(None, max_length=20480)
+
+
+class ScoreRequest(_Request):
+    text: str = Field(description="the comment (at most the service's text limit, 20 KB by default)")
+    context: Context | None = None
+    labels: list[str] | None = Field(
+        None, max_length=256, description="labels to return (default: all of the model's); "
+        "see GET /v1/labels")
+    community: str | None = Field(None, max_length=200, description="whose policy decides (default: default)")
+
+
+class BatchItem(_Request):
+    id: str = Field(max_length=256, description="yours; echoed in the result")
+    text: str
+    context: Context | None = None
+
+
+class BatchRequest(_Request):
+    items: list[BatchItem] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
+    labels: list[str] | None = Field(None, max_length=256)
+    community: str | None = Field(None, max_length=200)
+
+
+# Responses --------------------------------------------------------------------------------------
+
+class Span(BaseModel):
+    """Characters [start, end) of the text that carry the finding for ``label``."""
+
+    start: int
+    end: int
+    label: str
+    score: float
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str
+
+
+class ScoreFields(BaseModel):
+    scores: dict[str, float] = Field(description="calibrated probability per label")
+    flags: list[str] = Field(description="labels at or above their threshold")
+    decision: Decision
+    spans: list[Span]
+
+
+class ScoreResponse(ScoreFields):
+    model: ModelRef
+
+
+class ItemError(BaseModel):
+    code: int = Field(description="the HTTP status this item alone would have had")
+    message: str
+
+
+class ErrorFields(BaseModel):
+    error: ItemError
+
+
+class ItemId(BaseModel):
+    id: str
+
+
+# Bases are listed last-first so that the id (or the comment) comes first in the JSON.
+class ScoredItem(ScoreFields, ItemId):
+    pass
+
+
+class FailedItem(ErrorFields, ItemId):
+    pass
+
+
+class BatchResponse(BaseModel):
+    results: list[ScoredItem | FailedItem] = Field(description="one per item, in input order")
+    model: ModelRef
+
+
+class CommentFields(BaseModel):
+    id: str
+    author: str | None
+    posted_at: str | None
+    text: str
+    parent_id: str | None
+    status: str
+    url: str | None
+
+
+class ScoredComment(ScoreFields, CommentFields):
+    pass
+
+
+class FailedComment(ErrorFields, CommentFields):
+    pass
+
+
+class BlockOut(BaseModel):
+    kind: str
+    text: str
+
+
+class ArticleOut(BaseModel):
+    title: str | None
+    url: str | None
+    author: str | None
+    published_at: str | None
+    blocks: list[BlockOut]
+    author_bio: str | None
+
+
+class PingbackOut(BaseModel):
+    title: str | None
+    site: str | None
+    url: str | None
+    posted_at: str | None
+    excerpt: str | None
+
+
+class ThreadOut(BaseModel):
+    source: str
+    format: str
+    article: ArticleOut | None
+    comments: list[ScoredComment | FailedComment]
+    pingbacks: list[PingbackOut]
+    warnings: list[str]
+
+
+class ThreadsResponse(BaseModel):
+    threads: list[ThreadOut]
+    comments: int = Field(description="comments in the upload")
+    scored: int
+    failed: int = Field(description="comments answered with an error record (e.g. empty text)")
+    model: ModelRef
+
+
+class LabelOut(BaseModel):
+    name: str
+    group: str
+    headline: bool = Field(description="the group's summary label (named like the group)")
+    description: str
+    threshold: float = Field(description="score at or above which the label is flagged")
+    spans: bool = Field(description="whether the model points at the words for this label")
+
+
+class LabelsResponse(BaseModel):
+    labels: list[LabelOut]
+    reject_at: float = Field(description="headline score at which the decision is reject")
+    communities: list[str]
+    model: ModelRef
+
+
+class ModelOut(BaseModel):
+    name: str
+    version: str
+    base_model: str
+    finetune: str
+    labels: list[str]
+    max_length: int
+    stride: int
+    loaded: bool
+
+
+class ModelsResponse(BaseModel):
+    models: list[ModelOut]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    status: Literal["ready"]
+    model: ModelRef
+    probe_ms: float

@@ -1,0 +1,46 @@
+"""``moderation serve``: validate the settings, then run uvicorn on the app factory.
+
+Settings given as options are passed to the worker processes through the environment, the
+same way as every other setting, so one or N workers see exactly the same configuration.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+from moderation.modeldir import read_model_info, resolve_base
+from serve.settings import ENV_PREFIX, load_settings
+
+FACTORY = "serve.app:app_from_env"
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, plus the service's loggers on the same handler."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["moderation"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return config
+
+
+def run(*, host: str | None = None, port: int | None = None, model: str | None = None,
+        workers: int | None = None) -> int:
+    import uvicorn
+
+    overrides = {"host": host, "port": port, "model": model, "workers": workers}
+    settings = load_settings(**overrides)
+    # Fail here, with one line, rather than in every worker with a traceback.
+    info = read_model_info(settings.model_dir)
+    resolve_base(info.base_name)
+    for name, value in overrides.items():
+        if value is not None:
+            os.environ[f"{ENV_PREFIX}{name.upper()}"] = str(Path(value).resolve() if name == "model" else value)
+    uvicorn.run(
+        FACTORY, factory=True, host=settings.host, port=settings.port, workers=settings.workers,
+        lifespan="on", access_log=False, log_config=log_config(settings.log_level),
+        log_level=settings.log_level, server_header=False,
+    )
+    return 0

@@ -1,0 +1,127 @@
+"""The scoring service behind the routes: the loaded model, its micro-batcher and the decision
+rules, plus the checks every route applies to its input."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from moderation.modeldir import ModelInfo
+from moderation.scorer import Scores
+from serve.batcher import Batcher, BatcherClosed, QueueFull, ScoringFailed
+from serve.decision import DEFAULT_COMMUNITY, Decider
+from serve.errors import ApiError
+from serve.metrics import Metrics
+from serve.schemas import ModelRef
+from serve.settings import Settings
+
+PROBE_TEXT = "A short comment that checks the model answers."
+
+
+class ScorerLike(Protocol):
+    """What the service needs of a scorer: :class:`moderation.scorer.Scorer` is one."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    def score_batch(self, texts: Sequence[str]) -> list[Scores]: ...
+
+
+class Service:
+    def __init__(self, scorer: ScorerLike, settings: Settings, metrics: Metrics) -> None:
+        self.info = scorer.info
+        self.settings = settings
+        self.model = ModelRef(name=self.info.name, version=self.info.version)
+        self.decider = Decider(self.info, settings.reject_at)
+        self.batcher: Batcher[Scores] = Batcher(
+            lambda texts: scorer.score_batch(texts),
+            max_batch=settings.max_batch,
+            max_wait=settings.max_wait_ms / 1000,
+            max_queue=settings.max_queue,
+            on_batch=metrics.observe_batch,
+        )
+        metrics.queue.set_function(lambda: self.batcher.queued)
+
+    async def start(self) -> float:
+        """Start batching and check the model answers; the probe's time in milliseconds."""
+        self.batcher.start()
+        return await self.probe()
+
+    async def close(self) -> None:
+        await self.batcher.close()
+
+    async def probe(self) -> float:
+        start = time.perf_counter()
+        try:
+            [result] = await asyncio.wait_for(self.batcher.score([PROBE_TEXT]), self.settings.probe_timeout_s)
+        except TimeoutError:
+            raise ApiError(503, f"the model did not answer a probe within {self.settings.probe_timeout_s} s",
+                           headers={"Retry-After": "5"}) from None
+        except BatcherClosed:
+            raise ApiError(503, "the service is not running", headers={"Retry-After": "5"}) from None
+        if isinstance(result, ScoringFailed) or set(result.scores) != set(self.info.label_names):
+            raise ApiError(503, "the model failed its probe")
+        return (time.perf_counter() - start) * 1000
+
+    # Input checks ---------------------------------------------------------------------------
+
+    def select_labels(self, labels: list[str] | None, field: str = "labels") -> list[str]:
+        names = self.info.label_names
+        if labels is None:
+            return names
+        unknown = [name for name in labels if name not in names]
+        if unknown:
+            raise ApiError(422, f"{field}: unknown label(s) {', '.join(map(repr, unknown))}; "
+                           f"this model has: {', '.join(names)}")
+        if not labels:
+            raise ApiError(422, f"{field}: empty; leave it out for all labels")
+        return [name for name in names if name in labels]
+
+    def check_community(self, community: str | None, field: str = "community") -> str:
+        community = community or DEFAULT_COMMUNITY
+        if community not in self.decider.communities:
+            raise ApiError(422, f"{field}: unknown community {community!r}; this service has: "
+                           f"{', '.join(self.decider.communities)}")
+        return community
+
+    def text_problem(self, text: str) -> str | None:
+        """Why ``text`` cannot be scored, or None."""
+        if not text.strip():
+            return "the text is empty"
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            return "the text holds an unpaired UTF-16 surrogate (e.g. \\ud800); send valid Unicode"
+        if size > self.settings.max_text_bytes:
+            return f"the text is {size} bytes of UTF-8; the limit is {self.settings.max_text_bytes}"
+        return None
+
+    def check_text(self, text: str, field: str = "text", code: int = 422) -> None:
+        problem = self.text_problem(text)
+        if problem is not None:
+            raise ApiError(code, f"{field}: {problem}")
+
+    # Scoring --------------------------------------------------------------------------------
+
+    async def score(self, texts: Sequence[str]) -> list[Scores | ScoringFailed]:
+        if not texts:
+            return []
+        try:
+            return await self.batcher.score(texts)
+        except QueueFull as exc:
+            raise ApiError(503, f"too busy: {exc}; retry shortly", headers={"Retry-After": "1"}) from None
+        except BatcherClosed as exc:
+            raise ApiError(503, str(exc), headers={"Retry-After": "5"}) from None
+
+    def fields(self, scores: Scores, labels: list[str], community: str) -> dict[str, Any]:
+        """The result fields of one scored text, showing ``labels`` only; the decision always
+        weighs every label."""
+        shown = set(labels)
+        return {
+            "scores": {name: p for name, p in scores.scores.items() if name in shown},
+            "flags": [name for name in scores.flags(self.info.thresholds) if name in shown],
+            "decision": self.decider.decide(scores, community),
+            "spans": [span.to_dict() for span in scores.spans if span.label in shown],
+        }

@@ -1,0 +1,102 @@
+"""Service settings: ``MODERATION_*`` environment variables, overridden by ``moderation serve``
+options, validated once at start so a bad value stops the service with a message, not later."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from moderation.errors import ConfigError
+from moderation.modeldir import default_model_dir
+
+ENV_PREFIX = "MODERATION_"
+
+
+def _comma_list(value: Any) -> Any:
+    # Lists come from the environment as "a,b,c" (JSON would be awkward in a shell).
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", validate_default=True)
+
+    model: Path | None = Field(None, description="model directory (default: models/default)")
+    host: str = Field("127.0.0.1", min_length=1, description="address to listen on")
+    port: int = Field(8000, ge=0, le=65535, description="port to listen on (0: any free port)")
+    workers: int = Field(1, ge=1, le=64, description="processes, each with its own copy of the model")
+    threads: int | None = Field(None, ge=1, description="torch threads per process (default: torch's)")
+    log_level: str = Field("info", pattern="^(critical|error|warning|info|debug)$")
+    access_log: bool = Field(True, description="one line per request: method, route, status, time")
+
+    # Micro-batching: texts from concurrent requests share one model call.
+    max_batch: int = Field(32, ge=1, le=1024, description="texts per model call")
+    max_wait_ms: float = Field(2.0, ge=0, le=1000, description="how long a model call waits for company")
+    max_queue: int = Field(4096, ge=1, description="texts waiting for the model before 503")
+    probe_timeout_s: float = Field(10.0, gt=0, description="how long /readyz waits for its probe")
+
+    # Input limits.
+    max_text_bytes: int = Field(20480, ge=1, description="longest text accepted, in UTF-8 bytes")
+    # A full batch (256 texts at the text limit) must fit in a body.
+    max_body_bytes: int = Field(6 * 1024 * 1024, ge=1024, description="largest JSON request body")
+    max_upload_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="largest /v1/threads upload")
+    max_thread_comments: int = Field(10000, ge=1, description="most comments one upload may hold")
+
+    # Access.
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="accepted API keys, comma-separated (none: open)")
+    api_keys_file: Path | None = Field(None, description="file of API keys, one per line")
+    rate_limit: float = Field(0.0, ge=0, description="requests per second per key (0: no limit)")
+    rate_burst: int = Field(20, ge=1, description="requests a key may make at once before the limit")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="origins allowed by CORS, comma-separated (none: CORS off)")
+
+    # Decisions and Perspective compatibility.
+    reject_at: float = Field(0.9, gt=0, le=1, description="headline score at which a comment is rejected")
+    languages: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["en"], min_length=1, description="languages the model is meant for")
+
+    _keys: frozenset[str] = PrivateAttr(default_factory=frozenset)
+
+    _split = field_validator("api_keys", "cors_origins", "languages", mode="before")(_comma_list)
+
+    @model_validator(mode="after")
+    def _read_keys(self) -> Settings:
+        keys = set(self.api_keys)
+        if self.api_keys_file is not None:
+            try:
+                lines = self.api_keys_file.read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise ValueError(f"api_keys_file {self.api_keys_file}: {exc.strerror or exc}") from None
+            file_keys = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+            if not file_keys:
+                raise ValueError(f"api_keys_file {self.api_keys_file}: holds no key")
+            keys |= file_keys
+        self._keys = frozenset(keys)
+        return self
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """Every accepted API key; empty when the service is open."""
+        return self._keys
+
+    @property
+    def model_dir(self) -> Path:
+        return self.model if self.model is not None else default_model_dir()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and ``overrides``; a ConfigError naming each bad value."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "settings"
+            where = f"{ENV_PREFIX}{name.upper()}" if name != "settings" else name
+            problems.append(f"{where}: {error['msg']}")
+        raise ConfigError("invalid service settings: " + "; ".join(problems)) from None
