@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from moderation.errors import ModerationError
 from moderation.io import atomic_output
@@ -114,6 +115,85 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return run(host=args.host, port=args.port, model=args.model, workers=args.workers)
 
 
+def cmd_score(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from moderation.batch import Failure, InputOptions, Scored, count_items, read_inputs
+    from moderation.batch import score_events, scorer_batch
+    from moderation.errors import ConfigError, ModelLoadError
+    from moderation.labels import PROPAGANDA
+    from moderation.modeldir import default_model_dir, read_model_info, write_json
+    from moderation.policy import load_policy, model_policy
+    from moderation.progress import Progress
+    from moderation.report import HtmlReport
+    from moderation.scorefile import RecordWriter, stop_between_writes
+    from moderation.summary import Summary
+
+    if args.community and not args.policy:
+        raise ConfigError("--community needs --policy FILE")
+    if args.chunk < 1 or args.batch_size < 1:
+        raise ConfigError("--chunk and --batch-size must be at least 1")
+    model_dir = args.model or default_model_dir()
+    if args.model is None and not (model_dir / "config.json").is_file():
+        raise ModelLoadError(f"no model at {model_dir}: pass --model DIR or set MODERATION_MODEL")
+    info = read_model_info(model_dir)  # policy errors show before the model loads
+    policy = load_policy(args.policy, info, args.community) if args.policy else model_policy(info)
+    from moderation.scorer import Scorer
+
+    scorer = Scorer(model_dir, base=args.base, batch_size=args.batch_size, threads=args.threads)
+    labels = scorer.labels
+    techniques = [label.name for label in info.labels
+                  if label.group == PROPAGANDA and label.name != label.group]
+    options = InputOptions(args.input_format, args.text_field, args.include_article)
+    summary = Summary(labels, techniques)
+    about = f"model {info.name} {info.version} · policy {policy.name}"
+    skipped_files: list[str] = []
+    with contextlib.ExitStack() as stack:
+        writer = stack.enter_context(RecordWriter(args.output, args.format, labels,
+                                                  resume=args.resume, chunk=args.chunk))
+        resume = writer.resume
+        progress = Progress(sys.stderr, sys.stderr.isatty() and not args.quiet, start=resume.kept)
+        if args.resume:
+            progress.message(
+                f"resuming: {resume.kept} record(s) kept" + (
+                    f", {resume.rescored} re-scored to align with a chunk" if resume.rescored else "")
+                + (", a partial last record removed" if resume.partial else ""))
+        report = None
+        if args.report:
+            report = HtmlReport(stack.enter_context(atomic_output(args.report)), labels, policy, about)
+        stack.enter_context(stop_between_writes())
+        progress.count_in_background(lambda: count_items(args.paths, options))
+        events = read_inputs(args.paths, options, skipped_files)
+        for chunk in score_events(events, scorer_batch(scorer), policy, chunk=args.chunk,
+                                  replay=resume.records, replay_count=resume.kept):
+            fresh = [e.record for e in chunk if isinstance(e, Scored) and e.fresh]
+            writer.append(fresh)
+            for event in chunk:
+                summary.add(event)
+                if report is not None:
+                    report.add(event)
+                if isinstance(event, Failure):
+                    progress.message(f"moderation: {event.path}: {event.reason}")
+            progress.advance(len(fresh))
+        if report is not None:
+            report.close()
+        progress.clear()
+    result = summary.to_dict()
+    if args.summary:
+        write_json(Path(args.summary), {"model": {"name": info.name, "version": info.version,
+                                                  "path": str(info.path)},
+                                        "policy": policy.to_dict(), **result})
+    totals = result["totals"]
+    decisions = ", ".join(f"{k} {v}" for k, v in totals["decisions"].items())
+    print(f"scored {totals['comments']} comment(s) in {totals['threads']} thread(s) ({decisions}); "
+          f"{totals['pingbacks']} pingback(s) listed, not scored; {totals['skipped']} skipped"
+          + (f"; {totals['failed_inputs']} input(s) failed" if totals["failed_inputs"] else "")
+          + (f"; {len(skipped_files)} file(s) in directories skipped as not exports"
+             if skipped_files else ""),
+          file=sys.stderr)
+    return 1 if totals["failed_inputs"] else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from moderation import __version__
     from moderation.parsers import format_names
@@ -197,6 +277,36 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model", metavar="DIR", help="model directory (default: models/default)")
     s.add_argument("--workers", type=int, metavar="N", help="processes, each loading the model (default: 1)")
     s.set_defaults(func=cmd_serve)
+    sc = sub.add_parser(
+        "score",
+        help="score every comment of exports or comment lists; JSONL/CSV, summary, HTML report",
+        description="Score every comment of the inputs (anything `parse` reads, or a flat JSONL/CSV "
+        "list of comments with a text field) and write one record per comment, in input order. "
+        "Empty comments are skipped and counted; pingbacks are listed, not scored.",
+    )
+    sc.add_argument("paths", nargs="+", metavar="PATH", help="files, directories or - for stdin")
+    sc.add_argument("--model", type=Path, metavar="DIR", help="model directory (default: models/default)")
+    sc.add_argument("-o", "--output", default="-", metavar="OUT", help="records file (default: stdout)")
+    sc.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format")
+    sc.add_argument("--summary", metavar="FILE", help="write a per-thread summary (JSON)")
+    sc.add_argument("--report", metavar="FILE.html", help="write a self-contained HTML report")
+    sc.add_argument("--policy", metavar="FILE", help="TOML review/reject thresholds per label "
+                    "(default: review at the model's thresholds, never reject)")
+    sc.add_argument("--community", metavar="NAME", help="use this community of the policy file")
+    sc.add_argument("--resume", action="store_true", help="keep the records OUT already holds "
+                    "and append the rest (use the same inputs and options)")
+    sc.add_argument("--include-article", action="store_true", help="also score each article body")
+    sc.add_argument("--text-field", default="text", metavar="NAME",
+                    help="comment lists: the field or column holding the text (default: text)")
+    sc.add_argument("--input-format", choices=format_names(),
+                    help="read every input as this thread format (no detection)")
+    sc.add_argument("--chunk", type=int, default=512, metavar="N",
+                    help="comments scored together and written at once (default: 512)")
+    sc.add_argument("--batch-size", type=int, default=32, metavar="N", help="windows per forward pass")
+    sc.add_argument("--base", help="override the base encoder directory")
+    sc.add_argument("--threads", type=int, help="CPU threads for torch")
+    sc.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    sc.set_defaults(func=cmd_score)
     return parser
 
 

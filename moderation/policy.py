@@ -76,9 +76,17 @@ class Policy:
                 "labels": {k: {"review": r.review, "reject": r.reject} for k, r in self.rules.items()}}
 
 
-def model_policy(info: ModelInfo) -> Policy:
-    """The default: review at each label's model threshold, never reject automatically."""
-    return Policy("model thresholds", {label.name: Rule(label.threshold) for label in info.labels})
+def model_policy(info: ModelInfo, reject_headlines_at: float | None = None) -> Policy:
+    """The default: review at each label's model threshold, never reject automatically; or,
+    with ``reject_headlines_at``, reject when a group's headline label (the one named like its
+    group, e.g. ``hostility``) reaches that probability (or its threshold, if higher)."""
+    rules = {}
+    for label in info.labels:
+        reject = None
+        if reject_headlines_at is not None and label.name == label.group:
+            reject = max(reject_headlines_at, label.threshold)
+        rules[label.name] = Rule(label.threshold, reject)
+    return Policy("model thresholds", rules)
 
 
 def load_policy(path: str | Path, info: ModelInfo, community: str | None = None) -> Policy:

@@ -15,11 +15,13 @@ one ``score_LABEL`` column per label, and ``spans`` as JSON.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
 import json
 import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +30,34 @@ from typing import Any
 from moderation.errors import ModerationError
 
 FORMATS = ("jsonl", "csv")
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                      if hasattr(signal, name))
+
+
+class _Guard:
+    """Whether a chunk is being written, and whether a stop came in meanwhile."""
+
+    writing = False
+    stop_pending = False
+
+
+@contextlib.contextmanager
+def stop_between_writes() -> Iterator[None]:
+    """Within the block, Ctrl-C, SIGTERM and SIGHUP raise KeyboardInterrupt at once, except
+    during a chunk's write, which they let finish first. (Main thread only.)"""
+    def stop(signum: int, frame: object) -> None:
+        if _Guard.writing:
+            _Guard.stop_pending = True
+        else:
+            raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, stop) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _Guard.stop_pending = False
 _FIELDS = ("kind", "id", "author", "posted_at", "parent_id", "status", "text", "decision")
 
 
@@ -119,10 +149,17 @@ class RecordWriter:
             sys.stdout.write(data.decode("utf-8"))
             sys.stdout.flush()
             return
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view):]
-        os.fsync(self._fd)
+        _Guard.writing = True
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view):]
+            os.fsync(self._fd)
+        finally:
+            _Guard.writing = False
+        if _Guard.stop_pending:
+            _Guard.stop_pending = False
+            raise KeyboardInterrupt
 
     def close(self) -> None:
         if not self._stdout:

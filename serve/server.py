@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from moderation.modeldir import read_model_info, resolve_base
-from serve.settings import ENV_PREFIX, load_settings
+from serve.settings import ENV_PREFIX, load_settings, unknown_environment
 
 FACTORY = "serve.app:app_from_env"
 
@@ -32,6 +33,8 @@ def run(*, host: str | None = None, port: int | None = None, model: str | None =
 
     overrides = {"host": host, "port": port, "model": model, "workers": workers}
     settings = load_settings(**overrides)
+    for name in unknown_environment():
+        print(f"moderation: warning: {name} is not a service setting; ignored", file=sys.stderr)
     # Fail here, with one line, rather than in every worker with a traceback.
     info = read_model_info(settings.model_dir)
     resolve_base(info.base_name)

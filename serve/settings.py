@@ -3,6 +3,7 @@ options, validated once at start so a bad value stops the service with a message
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -87,6 +88,12 @@ class Settings(BaseSettings):
     @property
     def model_dir(self) -> Path:
         return self.model if self.model is not None else default_model_dir()
+
+
+def unknown_environment() -> list[str]:
+    """``MODERATION_*`` variables that name no setting (a misspelling is otherwise silent)."""
+    known = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
+    return sorted(name for name in os.environ if name.startswith(ENV_PREFIX) and name not in known)
 
 
 def load_settings(**overrides: Any) -> Settings:

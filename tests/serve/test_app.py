@@ -1,0 +1,379 @@
+"""The service's routes, checks and access rules, on the real app around a fake scorer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import SEEDS
+from tests.serve.fakes import FakeScorer
+
+MakeClient = Callable[..., TestClient]
+
+
+def error_of(response) -> dict:  # type: ignore[no-untyped-def]
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert body["error"]["code"] == response.status_code
+    return body["error"]
+
+
+# Scoring ----------------------------------------------------------------------------------------
+
+def test_score_returns_scores_flags_decision_spans_and_model(client: TestClient) -> None:
+    r = client.post("/v1/score", json={"text": "you awful idiot"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["scores"] == {"hostility": 0.7, "insult": 0.8, "threat": 0.01, "propaganda": 0.01}
+    assert body["flags"] == ["hostility", "insult"]
+    assert body["decision"] == "review"
+    assert body["spans"] == [{"start": 4, "end": 9, "label": "hostility", "score": 0.9}]
+    assert body["model"] == {"name": "fake", "version": "7"}
+
+
+@pytest.mark.parametrize(("text", "decision"), [
+    ("a quiet morning by the river", "allow"),
+    ("they will get hurt", "review"),       # threat 0.6 over its 0.4 threshold
+    ("what a vile thing to say", "reject"),  # the hostility headline at 0.95 >= reject_at 0.9
+])
+def test_decision_follows_thresholds_and_the_headline(client: TestClient, text: str, decision: str) -> None:
+    assert client.post("/v1/score", json={"text": text}).json()["decision"] == decision
+
+
+def test_reject_at_is_a_setting(make_client: MakeClient) -> None:
+    client = make_client(reject_at=0.99)
+    assert client.post("/v1/score", json={"text": "vile"}).json()["decision"] == "review"
+
+
+def test_labels_select_what_is_returned_but_the_decision_weighs_all(client: TestClient) -> None:
+    body = client.post("/v1/score", json={"text": "you vile idiot", "labels": ["insult"]}).json()
+    assert body["scores"] == {"insult": 0.8}
+    assert body["flags"] == ["insult"]
+    assert body["spans"] == []
+    assert body["decision"] == "reject"
+
+
+def test_unknown_label_and_unknown_community_are_named(client: TestClient) -> None:
+    r = client.post("/v1/score", json={"text": "hello", "labels": ["insult", "sarcasm"]})
+    assert r.status_code == 422
+    message = error_of(r)["message"]
+    assert "'sarcasm'" in message and "hostility, insult, threat, propaganda" in message
+    r = client.post("/v1/score", json={"text": "hello", "community": "gardening"})
+    assert r.status_code == 422 and "'gardening'" in error_of(r)["message"]
+    assert client.post("/v1/score", json={"text": "hello", "community": "default"}).status_code == 200
+
+
+@pytest.mark.parametrize(("body", "field", "words"), [
+    ({"text": ""}, "text", "empty"),
+    ({"text": "   \n "}, "text", "empty"),
+    ({"text": "x" * 20481}, "text", "20481 bytes of UTF-8; the limit is 20480"),
+    ({"text": "é" * 10241}, "text", "20482 bytes"),
+    ({"text": "bad \ud800 surrogate"}, "text", "surrogate"),
+    ({"text": 5}, "text", "valid string"),
+    ({}, "text", "Field required"),
+    ({"text": "hi", "colour": "red"}, "colour", "Extra inputs are not permitted"),
+    ({"text": "hi", "labels": "insult"}, "labels", "valid list"),
+    ({"text": "hi", "context": {"parent_text": 3}}, "context.parent_text", "valid string"),
+])
+def test_bad_input_is_a_422_that_names_the_field(client: TestClient, body: dict, field: str, words: str) -> None:
+    import json
+
+    # Sent as raw JSON so that a lone surrogate reaches the server as \ud800.
+    r = client.post("/v1/score", content=json.dumps(body), headers={"Content-Type": "application/json"})
+    assert r.status_code == 422
+    error = error_of(r)
+    assert error["status"] == "INVALID_ARGUMENT"
+    assert f"{field}: " in error["message"] and words in error["message"]
+
+
+def test_text_limit_is_a_setting(make_client: MakeClient) -> None:
+    client = make_client(max_text_bytes=10)
+    assert client.post("/v1/score", json={"text": "0123456789"}).status_code == 200
+    assert client.post("/v1/score", json={"text": "0123456789a"}).status_code == 422
+
+
+def test_invalid_json_is_a_422(client: TestClient) -> None:
+    r = client.post("/v1/score", content=b'{"text": "unterminated', headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and "not valid JSON" in error_of(r)["message"]
+
+
+def test_oversized_bodies_get_a_413_json_whether_declared_or_streamed(make_client: MakeClient) -> None:
+    client = make_client(max_body_bytes=2048)
+    big = b'{"text": "' + b"a" * 4000 + b'"}'
+    r = client.post("/v1/score", content=big, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and "2048 bytes" in error_of(r)["message"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit counts what arrives
+        for i in range(0, len(big), 500):
+            yield big[i : i + 500]
+
+    r = client.post("/v1/score", content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["status"] == "REQUEST_ENTITY_TOO_LARGE"
+
+
+def test_wrong_method_and_path_are_json_errors(client: TestClient) -> None:
+    assert error_of(client.get("/v1/score"))["code"] == 405
+    assert error_of(client.get("/v1/nothing"))["status"] == "NOT_FOUND"
+
+
+# Batches ----------------------------------------------------------------------------------------
+
+def test_batch_keeps_input_order_and_a_bad_item_does_not_sink_the_others(client: TestClient, fake: FakeScorer) -> None:
+    items = [
+        {"id": "1", "text": "vile"},
+        {"id": "2", "text": ""},
+        {"id": "3", "text": "it will explode"},
+        {"id": "4", "text": "x" * 30000},
+        {"id": "5", "text": "a calm reply"},
+    ]
+    r = client.post("/v1/score/batch", json={"items": items, "labels": ["hostility"]})
+    assert r.status_code == 200
+    results = r.json()["results"]
+    assert [res["id"] for res in results] == ["1", "2", "3", "4", "5"]
+    assert results[0]["scores"] == {"hostility": 0.95} and results[0]["decision"] == "reject"
+    assert results[1]["error"] == {"code": 422, "message": "items.1.text: the text is empty"}
+    assert results[2]["error"]["code"] == 500 and "scores" not in results[2]
+    assert results[3]["error"]["code"] == 422 and "limit is 20480" in results[3]["error"]["message"]
+    assert results[4]["decision"] == "allow"
+
+
+def test_batch_size_is_bounded(client: TestClient) -> None:
+    items = [{"id": str(i), "text": "ok"} for i in range(257)]
+    r = client.post("/v1/score/batch", json={"items": items})
+    assert r.status_code == 422 and "items" in error_of(r)["message"]
+    assert client.post("/v1/score/batch", json={"items": items[:256]}).status_code == 200
+    assert client.post("/v1/score/batch", json={"items": []}).status_code == 422
+
+
+# Threads ----------------------------------------------------------------------------------------
+
+def test_thread_upload_comes_back_parsed_with_every_comment_scored(client: TestClient) -> None:
+    from moderation.parsers import parse_file
+
+    path = SEEDS / "wordpress-export.xml"
+    expected = list(parse_file(path))
+    r = client.post("/v1/threads?filename=wordpress-export.xml", content=path.read_bytes(),
+                    headers={"Content-Type": "application/xml"})
+    assert r.status_code == 200
+    body = r.json()
+    assert len(body["threads"]) == len(expected)
+    total = sum(len(t.comments) for t in expected)
+    assert body["comments"] == total == body["scored"] + body["failed"] and total > 0
+    for got, want in zip(body["threads"], expected, strict=True):
+        assert got["source"] == "wordpress-export.xml" and got["format"] == want.format
+        assert [c["id"] for c in got["comments"]] == [c.id for c in want.comments]
+        for comment, original in zip(got["comments"], want.comments, strict=True):
+            assert comment["text"] == original.text
+            assert ("scores" in comment) != ("error" in comment)
+            if "scores" in comment:
+                assert set(comment["scores"]) == {"hostility", "insult", "threat", "propaganda"}
+
+
+def test_thread_upload_errors_say_what_is_wrong(make_client: MakeClient) -> None:
+    client = make_client(max_upload_bytes=4096, max_thread_comments=3)
+    r = client.post("/v1/threads", content=b"")
+    assert r.status_code == 422 and "empty" in error_of(r)["message"]
+    r = client.post("/v1/threads?format=pdf", content=b"x")
+    assert r.status_code == 422 and "unknown format 'pdf'" in error_of(r)["message"]
+    r = client.post("/v1/threads", content=b"<" * 5000)
+    assert r.status_code == 413 and "4096" in error_of(r)["message"]
+    thread = {"source": "s", "comments": [{"id": str(i), "text": "hello"} for i in range(4)]}
+    import json
+
+    r = client.post("/v1/threads", content=json.dumps(thread).encode())
+    assert r.status_code == 413 and "holds 4 comments; the limit is 3" in error_of(r)["message"]
+
+
+def test_thread_comment_with_empty_text_gets_an_error_record(client: TestClient) -> None:
+    import json
+
+    thread = {"source": "s", "comments": [{"id": "a", "text": "vile"}, {"id": "b", "text": ""}]}
+    body = client.post("/v1/threads", content=json.dumps(thread).encode()).json()
+    comments = body["threads"][0]["comments"]
+    assert comments[0]["decision"] == "reject"
+    assert comments[1]["error"]["message"] == "the text is empty"
+    assert (body["scored"], body["failed"]) == (1, 1)
+
+
+# Perspective ------------------------------------------------------------------------------------
+
+def analyze(client: TestClient, text: str, *attributes: str, **extra: object):  # type: ignore[no-untyped-def]
+    body = {"comment": {"text": text}, "requestedAttributes": {a: {} for a in attributes}, **extra}
+    return client.post("/v1alpha1/comments:analyze", json=body)
+
+
+def test_perspective_request_is_answered_in_perspective_shape(client: TestClient) -> None:
+    r = analyze(client, "you awful idiot", "TOXICITY", "INSULT", "THREAT", "SEVERE_TOXICITY",
+                languages=["en"], doNotStore=True, spanAnnotations=True, clientToken="t-1")
+    assert r.status_code == 200
+    body = r.json()
+    assert set(body) == {"attributeScores", "languages", "clientToken"}
+    assert body["languages"] == ["en"] and body["clientToken"] == "t-1"
+    scores = body["attributeScores"]
+    assert scores["TOXICITY"]["summaryScore"] == {"value": 0.7, "type": "PROBABILITY"}
+    assert scores["INSULT"]["summaryScore"]["value"] == 0.8
+    assert scores["SEVERE_TOXICITY"]["summaryScore"]["value"] == 0.01  # the fake has threat only
+    # hostility has evidence spans: the word; insult has none: the whole text.
+    assert scores["TOXICITY"]["spanScores"] == [
+        {"begin": 4, "end": 9, "score": {"value": 0.9, "type": "PROBABILITY"}}]
+    assert scores["INSULT"]["spanScores"] == [
+        {"begin": 0, "end": 15, "score": {"value": 0.8, "type": "PROBABILITY"}}]
+
+
+def test_perspective_leaves_out_spans_unless_asked_and_scores_under_the_threshold(client: TestClient) -> None:
+    body = {"comment": {"text": "you awful idiot"},
+            "requestedAttributes": {"TOXICITY": {"scoreThreshold": 0.75}, "INSULT": {"scoreType": "PROBABILITY"}}}
+    scores = client.post("/v1alpha1/comments:analyze", json=body).json()["attributeScores"]
+    assert list(scores) == ["INSULT"]
+    assert "spanScores" not in scores["INSULT"]
+
+
+def test_model_labels_are_attributes_under_their_upper_case_names(client: TestClient) -> None:
+    r = analyze(client, "the traitors", "PROPAGANDA")
+    assert r.json()["attributeScores"]["PROPAGANDA"]["summaryScore"]["value"] == 0.75
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    ({"requestedAttributes": {"PROFANITY": {}}}, "Unknown attribute: PROFANITY (model fake lacks the label(s) profanity)"),
+    ({"requestedAttributes": {"FLIRTATION": {}}}, "Unknown attribute: FLIRTATION (no such attribute)"),
+    ({"requestedAttributes": {"TOXICITY": {}}, "languages": ["en", "de"]},
+     "Attribute TOXICITY does not support request languages: de"),
+    ({"requestedAttributes": {"TOXICITY": {"scoreType": "RAW"}}}, "does not support score type RAW"),
+    ({"requestedAttributes": {}}, "at least one attribute"),
+    ({"requestedAttributes": {"TOXICITY": {}}, "comment": {"text": ""}}, "comment.text: the text is empty"),
+    ({"requestedAttributes": {"TOXICITY": {}}, "comment": {"text": 3}}, "comment.text: Input should be a valid string"),
+    ({"requestedAttributes": {"TOXICITY": {}}, "comment": {"text": "a", "type": "HTML"}}, "comment.type"),
+    ({"requestedAttributes": {"TOXICITY": {"scoreThreshold": 2}}}, "scoreThreshold"),
+    ({"requestedAttributes": {"TOXICITY": {}}, "surprise": 1}, "surprise: Extra inputs"),
+])
+def test_perspective_errors_are_400_in_perspective_shape(client: TestClient, body: dict, words: str) -> None:
+    r = client.post("/v1alpha1/comments:analyze", json={"comment": {"text": "hello"}, **body})
+    assert r.status_code == 400
+    error = error_of(r)
+    assert error["status"] == "INVALID_ARGUMENT"
+    assert words in error["message"]
+
+
+def test_perspective_languages_match_on_the_primary_subtag(client: TestClient) -> None:
+    r = analyze(client, "hello", "TOXICITY", languages=["en-GB"])
+    assert r.status_code == 200 and r.json()["languages"] == ["en-GB"]
+
+
+# Model information and operations ---------------------------------------------------------------
+
+def test_labels_come_from_the_model(client: TestClient) -> None:
+    body = client.get("/v1/labels").json()
+    assert [label["name"] for label in body["labels"]] == ["hostility", "insult", "threat", "propaganda"]
+    assert body["labels"][1] == {"name": "insult", "group": "hostility", "headline": False,
+                                 "description": "Insulting.", "threshold": 0.6, "spans": False}
+    assert body["labels"][0]["headline"] and body["labels"][0]["spans"]
+    assert body["reject_at"] == 0.9 and body["communities"] == ["default"]
+    models = client.get("/v1/models").json()["models"]
+    assert models == [{"name": "fake", "version": "7", "base_model": "none", "finetune": "lora",
+                       "labels": ["hostility", "insult", "threat", "propaganda"], "max_length": 256,
+                       "stride": 64, "loaded": True}]
+
+
+def test_health_readiness_and_openapi(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["model"]["name"] == "fake"
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/v1/score", "/v1/score/batch", "/v1/threads", "/v1/labels", "/v1/models",
+                 "/healthz", "/readyz", "/metrics", "/v1alpha1/comments:analyze"):
+        assert path in paths
+    assert client.get("/docs").status_code == 200
+
+
+def test_readiness_fails_when_the_model_stops_answering(client: TestClient, fake: FakeScorer,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(texts):  # type: ignore[no-untyped-def]
+        raise RuntimeError("wedged")
+
+    monkeypatch.setattr(fake, "score_batch", broken)
+    r = client.get("/readyz")
+    assert r.status_code == 503 and "probe" in error_of(r)["message"]
+    assert client.get("/healthz").status_code == 200
+
+
+def test_metrics_count_requests_by_route_and_status_and_record_batches(client: TestClient) -> None:
+    client.post("/v1/score", json={"text": "hello"})
+    client.post("/v1/score", json={"text": ""})
+    client.post("/v1/score/batch", json={"items": [{"id": str(i), "text": "x"} for i in range(5)]})
+    text = client.get("/metrics").text
+    assert 'moderation_http_requests_total{method="POST",route="/v1/score",status="200"} 1.0' in text
+    assert 'moderation_http_requests_total{method="POST",route="/v1/score",status="422"} 1.0' in text
+    assert 'moderation_http_request_duration_seconds_bucket{le="0.1",route="/v1/score/batch"}' in text
+    # The start-up probe, one text, then five texts: at least 7 texts through the model.
+    assert "moderation_texts_scored_total 7.0" in text
+    assert "moderation_model_batch_size_count" in text and "moderation_model_duration_seconds_sum" in text
+
+
+def test_comment_text_is_never_logged(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    secret = "zebra-violin-7731"
+    with caplog.at_level(logging.DEBUG):
+        client.post("/v1/score", json={"text": f"{secret} awful"})
+        client.post("/v1/score/batch", json={"items": [{"id": "a", "text": f"{secret} explode"}]})
+        client.post("/v1/score", json={"text": 7, "context": {"parent_text": secret}})
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "POST /v1/score 200" in logged  # the access log is there...
+    assert "RuntimeError" in logged        # ...and so is the model failure...
+    assert secret not in logged            # ...without the text
+
+
+# Access -----------------------------------------------------------------------------------------
+
+def test_api_keys_from_settings_and_file(make_client: MakeClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    keys = tmp_path / "keys"
+    keys.write_text("# one per line\nfile-key\n")
+    client = make_client(api_keys=["env-key"], api_keys_file=keys)
+    r = client.post("/v1/score", json={"text": "hi"})
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
+    assert "API key is required" in error_of(r)["message"]
+    assert client.post("/v1/score", json={"text": "hi"}, headers={"X-API-Key": "nope"}).status_code == 401
+    assert client.post("/v1/score", json={"text": "hi"}, headers={"X-API-Key": "env-key"}).status_code == 200
+    assert client.post("/v1/score", json={"text": "hi"},
+                       headers={"Authorization": "Bearer file-key"}).status_code == 200
+    assert client.get("/v1/labels").status_code == 401
+    assert client.post("/v1/score?key=env-key", json={"text": "hi"}).status_code == 401  # Perspective only
+    r = client.post("/v1alpha1/comments:analyze?key=file-key",
+                    json={"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}}})
+    assert r.status_code == 200
+    for open_path in ("/healthz", "/readyz", "/metrics"):
+        assert client.get(open_path).status_code == 200
+
+
+def test_rate_limit_per_key_answers_429_with_retry_after(make_client: MakeClient) -> None:
+    client = make_client(api_keys=["a", "b"], rate_limit=0.5, rate_burst=2)
+    send = lambda key: client.post("/v1/score", json={"text": "hi"}, headers={"X-API-Key": key})  # noqa: E731
+    assert [send("a").status_code for _ in range(2)] == [200, 200]
+    r = send("a")
+    assert r.status_code == 429 and r.headers["Retry-After"] == "2"
+    assert error_of(r)["status"] == "RESOURCE_EXHAUSTED"
+    assert send("b").status_code == 200  # per key
+
+
+def test_token_bucket_refills_at_its_rate() -> None:
+    from serve.limits import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(rate=2.0, burst=3, clock=lambda: now[0])
+    assert [limiter.take("k") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limiter.take("k") == pytest.approx(0.5)
+    now[0] = 0.5
+    assert limiter.take("k") == 0.0 and limiter.take("k") > 0
+    assert RateLimiter(rate=0, burst=1).take("k") == 0.0  # off
+
+
+def test_cors_is_off_by_default_and_configurable(make_client: MakeClient) -> None:
+    preflight = {"Origin": "https://news.example", "Access-Control-Request-Method": "POST"}
+    r = make_client().post("/v1/score", json={"text": "hi"}, headers={"Origin": "https://news.example"})
+    assert "access-control-allow-origin" not in r.headers
+    client = make_client(cors_origins=["https://news.example"])
+    r = client.options("/v1/score", headers=preflight)
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "https://news.example"
+    r = client.options("/v1/score", headers={**preflight, "Origin": "https://other.example"})
+    assert r.status_code == 400 and "access-control-allow-origin" not in r.headers

@@ -1,0 +1,132 @@
+"""The micro-batcher: concurrent texts share model calls, bounded in size; the loop never blocks."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Sequence
+
+import pytest
+
+from serve.batcher import Batcher, BatcherClosed, QueueFull, ScoringFailed
+
+
+class Model:
+    def __init__(self, delay: float = 0.0) -> None:
+        self.calls: list[list[str]] = []
+        self.threads: set[int] = set()
+        self.delay = delay
+
+    def __call__(self, texts: Sequence[str]) -> list[str]:
+        self.calls.append(list(texts))
+        self.threads.add(threading.get_ident())
+        if self.delay:
+            time.sleep(self.delay)  # blocking, like a model call
+        if any("bad" in t for t in texts):
+            raise ValueError("cannot")
+        return [t.upper() for t in texts]
+
+
+async def _started(model: Model, **kwargs: float) -> Batcher[str]:
+    batcher: Batcher[str] = Batcher(model, **kwargs)  # type: ignore[arg-type]
+    batcher.start()
+    return batcher
+
+
+def test_concurrent_requests_share_one_model_call() -> None:
+    async def main() -> None:
+        model = Model()
+        batcher = await _started(model, max_batch=32, max_wait=0.05)
+        results = await asyncio.gather(*(batcher.score([f"t{i}"]) for i in range(10)))
+        await batcher.close()
+        assert results == [[f"T{i}"] for i in range(10)]
+        assert [len(call) for call in model.calls] == [10]
+
+    asyncio.run(main())
+
+
+def test_batches_are_bounded_and_keep_order() -> None:
+    async def main() -> None:
+        model = Model()
+        batcher = await _started(model, max_batch=16, max_wait=0.05)
+        texts = [f"t{i}" for i in range(40)]
+        assert await batcher.score(texts) == [t.upper() for t in texts]
+        await batcher.close()
+        assert [len(call) for call in model.calls] == [16, 16, 8]
+
+    asyncio.run(main())
+
+
+def test_a_lone_request_waits_no_longer_than_max_wait() -> None:
+    async def main() -> None:
+        batcher = await _started(Model(), max_batch=32, max_wait=0.01)
+        start = time.perf_counter()
+        await batcher.score(["alone"])
+        elapsed = time.perf_counter() - start
+        await batcher.close()
+        assert elapsed < 0.5
+
+    asyncio.run(main())
+
+
+def test_the_model_runs_off_the_event_loop() -> None:
+    async def main() -> None:
+        model = Model(delay=0.3)
+        batcher = await _started(model, max_wait=0.0)
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        await batcher.score(["slow"])
+        ticker.cancel()
+        await batcher.close()
+        assert ticks >= 10  # the loop kept running during the 0.3 s model call
+        assert threading.get_ident() not in model.threads
+
+    asyncio.run(main())
+
+
+def test_a_text_the_model_fails_on_fails_alone() -> None:
+    async def main() -> None:
+        batcher = await _started(Model(), max_batch=8, max_wait=0.05)
+        results = await batcher.score(["a", "bad one", "c"])
+        await batcher.close()
+        assert results[0] == "A" and results[2] == "C"
+        assert isinstance(results[1], ScoringFailed)
+
+    asyncio.run(main())
+
+
+def test_full_queue_and_closed_batcher_refuse_work() -> None:
+    async def main() -> None:
+        batcher = await _started(Model(), max_queue=3)
+        with pytest.raises(QueueFull):
+            await batcher.score(["a", "b", "c", "d"])
+        await batcher.close()
+        with pytest.raises(BatcherClosed):
+            await batcher.score(["a"])
+
+    asyncio.run(main())
+
+
+def test_a_cancelled_request_is_not_scored() -> None:
+    async def main() -> None:
+        model = Model(delay=0.2)
+        batcher = await _started(model, max_batch=1, max_wait=0.0)
+        first = asyncio.create_task(batcher.score(["first"]))
+        await asyncio.sleep(0.05)  # "first" is in the model now
+        gone = asyncio.create_task(batcher.score(["gone"]))
+        await asyncio.sleep(0.01)
+        gone.cancel()
+        assert await first == ["FIRST"]
+        await asyncio.sleep(0.05)
+        await batcher.close()
+        assert model.calls == [["first"]]
+
+    asyncio.run(main())

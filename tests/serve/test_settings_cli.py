@@ -1,0 +1,76 @@
+"""Settings from the environment, validated at start; the serve command's errors; lazy imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from moderation.errors import ConfigError
+from serve.settings import load_settings
+from tests.conftest import REPO
+
+
+def test_settings_come_from_moderation_environment_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MODERATION_PORT", "9001")
+    monkeypatch.setenv("MODERATION_API_KEYS", "k1, k2")
+    monkeypatch.setenv("MODERATION_CORS_ORIGINS", "https://a.example,https://b.example")
+    monkeypatch.setenv("MODERATION_MODEL", str(tmp_path))
+    settings = load_settings(port=9002)
+    assert settings.port == 9002  # an option wins over the environment
+    assert settings.keys == {"k1", "k2"}
+    assert settings.cors_origins == ["https://a.example", "https://b.example"]
+    assert settings.model_dir == tmp_path
+    assert settings.max_text_bytes == 20480 and settings.rate_limit == 0 and settings.host == "127.0.0.1"
+
+
+@pytest.mark.parametrize(("env", "words"), [
+    ({"MODERATION_PORT": "99999"}, "MODERATION_PORT: Input should be less than or equal to 65535"),
+    ({"MODERATION_WORKERS": "0"}, "MODERATION_WORKERS"),
+    ({"MODERATION_MAX_WAIT_MS": "soon"}, "MODERATION_MAX_WAIT_MS"),
+    ({"MODERATION_API_KEYS_FILE": "/no/such/keys"}, "api_keys_file /no/such/keys"),
+    ({"MODERATION_LOG_LEVEL": "loud"}, "MODERATION_LOG_LEVEL"),
+])
+def test_bad_settings_are_refused_with_the_variable_named(monkeypatch: pytest.MonkeyPatch, env: dict, words: str) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match="invalid service settings") as caught:
+        load_settings()
+    assert words in str(caught.value)
+
+
+def test_empty_keys_file_is_refused(tmp_path: Path) -> None:
+    empty = tmp_path / "keys"
+    empty.write_text("# nothing\n\n")
+    with pytest.raises(ConfigError, match="holds no key"):
+        load_settings(api_keys_file=empty)
+
+
+def _moderation(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "moderation.cli", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_serve_refuses_a_missing_model_in_one_line(tmp_path: Path) -> None:
+    done = _moderation("serve", "--model", str(tmp_path / "nowhere"), "--port", "0")
+    assert done.returncode == 2
+    assert "config.json is missing" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_serve_refuses_a_bad_setting_in_one_line() -> None:
+    done = _moderation("serve", "--workers", "0")
+    assert done.returncode == 2
+    assert "MODERATION_WORKERS" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_building_the_app_loads_no_model_and_help_lists_serve() -> None:
+    # Nothing is created at import, and torch waits for the lifespan.
+    code = ("import sys, serve.app; from serve.app import create_app; from serve.settings import Settings; "
+            "create_app(Settings()); assert 'torch' not in sys.modules, 'torch imported'")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    help_text = _moderation("serve", "--help").stdout
+    for option in ("--host", "--port", "--model", "--workers", "MODERATION_"):
+        assert option in help_text
