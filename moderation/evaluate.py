@@ -113,6 +113,18 @@ def evaluate(scorer: Scorer, examples: Sequence[Example],
     return report
 
 
+def evaluate_by_source(scorer: Scorer, examples: Sequence[Example]) -> dict[str, EvalReport]:
+    """One report per ``Example.source`` (dataset), scoring every example once."""
+    raw = scorer.raw_batch([ex.text for ex in examples])
+    groups: dict[str, list[int]] = {}
+    for i, ex in enumerate(examples):
+        groups.setdefault(ex.source, []).append(i)
+    return {
+        source: evaluate(scorer, [examples[i] for i in rows], [raw[i] for i in rows])
+        for source, rows in sorted(groups.items())
+    }
+
+
 def _span_counts(span_label: str, label: str, scorer: Scorer) -> bool:
     """A gold span counts for ``label`` if it is that label or a member of ``label``'s group."""
     if span_label == label:

@@ -220,3 +220,21 @@ def test_real_packaged_base_loads_offline() -> None:
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["384", "64"]
+
+
+def test_evaluate_by_source_gives_one_table_per_dataset(
+    toy_model: Path, toy_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from moderation.cli import main
+
+    other = tmp_path / "other.jsonl"
+    other.write_text(toy_files[1].read_text().split("\n", 40)[-1])  # a later part of the file
+    out = tmp_path / "eval.json"
+    assert main(["evaluate", "--model", str(toy_model), "--data", str(toy_files[1]), str(other),
+                 "--by-source", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "[val]" in printed and "[other]" in printed
+    saved = json.loads(out.read_text())["a"]
+    assert saved["val"]["examples"] == 120 and saved["other"]["examples"] == 80
+    assert main(["evaluate", "--model", str(toy_model)]) == 2
+    assert "give labelled files with --data, or --recipe" in capsys.readouterr().err
