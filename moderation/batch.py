@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -72,7 +73,7 @@ class Item:
 class Skipped:
     """A comment that is not scored, and why (its text is empty, or its row is malformed)."""
 
-    thread: ThreadRef | None
+    thread: ThreadRef
     id: str
     reason: str
 
@@ -130,6 +131,20 @@ def read_inputs(
                 yield Failure(path, exc.why if exc.line is None else f"line {exc.line}: {exc.why}")
             except ModerationError as exc:
                 yield Failure(path, str(exc))
+
+
+def input_files(paths: Iterable[str], exclude: Iterable[str] = (),
+                skipped: list[str] | None = None) -> list[str]:
+    """``paths`` expanded to files (see :func:`~moderation.parsers.expand_paths`), without this
+    run's own output files: a directory being scored may hold them, and reading an output
+    while appending to it would never end."""
+    own = [os.path.abspath(p) for p in exclude if p and p != "-"]
+    files = []
+    for path in expand_paths(paths, skipped):
+        if path != "-" and os.path.abspath(path) in own:
+            continue
+        files.append(path)
+    return files
 
 
 def thread_events(thread: Thread, key: str, include_article: bool = False) -> Iterator[Event]:
@@ -198,7 +213,10 @@ def _flat_events(
         where = f"line {number}"
         if isinstance(row, str):
             bad.append(f"{where}: {row}")
-            yield Skipped(current, f"line {number}", row)
+            if current is None:  # a bad first row: the file's rows so far form an untitled thread
+                current = ThreadRef(source, None, key + "null")
+                yield ThreadStart(current)
+            yield Skipped(current, where, row)
             continue
         name = row.get("thread")
         title = None if name in (None, "") else str(name)
@@ -230,7 +248,7 @@ def _flat_events(
 def _jsonl_rows(stream: BinaryIO) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(line number, row or what is wrong with it)."""
     for number, raw in enumerate(stream, 1):
-        text, warnings = decode_bytes(raw)
+        text, _ = decode_bytes(raw)  # undecodable bytes become U+FFFD
         if not text.strip():
             continue
         try:
@@ -317,10 +335,9 @@ def score_events(
     items = 0
     for event in events:
         if isinstance(event, Item) and items < replay_count:
-            record = next(replay, None) if replay is not None else None
-            _check_replay(record, event, items)
+            record = _check_replay(next(replay, None) if replay is not None else None, event, items)
             items += 1
-            yield [*_flush(pending, score, policy), Scored(event, record, fresh=False)]  # type: ignore[arg-type]
+            yield [*_flush(pending, score, policy), Scored(event, record, fresh=False)]
             pending = []
             continue
         pending.append(event)
@@ -350,7 +367,8 @@ def _flush(pending: list[Event], score: ScoreBatch, policy: Policy) -> list[Scor
     return out
 
 
-def _check_replay(record: dict[str, Any] | None, item: Item, index: int) -> None:
+def _check_replay(record: dict[str, Any] | None, item: Item, index: int) -> dict[str, Any]:
+    """The replayed record of ``item``, if it is that item's."""
     if record is None:
         raise ModerationError(f"the output ended before record {index + 1}; run without --resume")
     if (str(record.get("id")) != item.comment.id
@@ -360,3 +378,4 @@ def _check_replay(record: dict[str, Any] | None, item: Item, index: int) -> None
             f"{(record.get('thread') or {}).get('source')!r}, but the inputs give comment "
             f"{item.comment.id!r} of {item.thread.source!r} there: the output was written from "
             "other inputs; run without --resume")
+    return record

@@ -8,8 +8,9 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from moderation.errors import ModerationError
+from moderation.errors import ConfigError, ModerationError
 from moderation.io import atomic_output
 
 
@@ -77,36 +78,66 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from moderation.evaluate import evaluate, format_table
-    from moderation.labelled import LoadReport, add_headlines, load_mapping, load_many
+    from moderation.evaluate import evaluate, evaluate_by_source, format_table
     from moderation.modeldir import write_json
     from moderation.scorer import Scorer
 
-    scorer = Scorer(args.model, base=args.base, batch_size=args.batch_size)
-    report = LoadReport()
-    mapping = load_mapping(args.mapping) if args.mapping else None
-    examples = load_many(args.data, mapping, scorer.labels, report)
-    examples = [add_headlines(ex, scorer.info.groups) for ex in examples]
-    print(f"data: {report.summary()}", file=sys.stderr)
-    result = evaluate(scorer, examples)
-    other = None
+    if bool(args.data) == bool(args.recipe):
+        raise ConfigError("give labelled files with --data, or --recipe NAME for a recipe's "
+                          "validation split")
+    scorer = Scorer(args.model, base=args.base, batch_size=args.batch_size, threads=args.threads)
+    examples = _evaluation_examples(args, scorer)
+    models = [scorer]
     if args.compare:
-        other = evaluate(Scorer(args.compare, base=args.base, batch_size=args.batch_size), examples)
-    print(format_table(result))
-    if other is not None:
+        models.append(Scorer(args.compare, base=args.base, batch_size=args.batch_size,
+                             threads=args.threads))
+    saved: dict[str, object] = {"data": args.data or f"recipe {args.recipe} (validation split)"}
+    results = []
+    for key, model in zip("ab", models):
+        if args.by_source:
+            per_source = evaluate_by_source(model, examples)
+            for source, result in per_source.items():
+                print(f"\n[{source}]\n{format_table(result)}")
+            saved[key] = {source: result.to_dict() for source, result in per_source.items()}
+        else:
+            result = evaluate(model, examples)
+            print(format_table(result))
+            saved[key] = result.to_dict()
+            results.append(result)
+    if len(results) == 2:
         print()
-        print(format_table(other))
-        print()
-        print(format_table(result, other))
+        print(format_table(results[0], results[1]))
     if args.output:
-        from pathlib import Path
-
-        saved = {"data": args.data, "a": result.to_dict()}
-        if other is not None:
-            saved["b"] = other.to_dict()
         write_json(Path(args.output), saved)
         print(f"saved to {args.output}", file=sys.stderr)
     return 0
+
+
+def _evaluation_examples(args: argparse.Namespace, scorer: Any) -> list[Any]:
+    """Labelled files through the shared loader, or a recipe's validation split rebuilt with
+    the settings the model was trained with (so it is the same split)."""
+    from moderation.labelled import LoadReport, add_headlines, load_mapping, load_many
+
+    groups = scorer.info.groups
+    if args.recipe:
+        from training.config import TrainingArguments
+        from training.recipes import load_recipe
+
+        settings_file = Path(args.model) / "training_config.json"
+        settings = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
+        settings = {k: v for k, v in settings.items() if k in TrainingArguments.__dataclass_fields__}
+        settings.update(recipe=args.recipe, resume=False)
+        if args.data_dir:
+            settings["data_dir"] = args.data_dir
+        config = TrainingArguments.from_dict(settings)
+        _, examples, _ = load_recipe(args.recipe, Path(config.data_dir), config,
+                                     lambda message: print(message, file=sys.stderr))
+    else:
+        report = LoadReport()
+        mapping = load_mapping(args.mapping) if args.mapping else None
+        examples = load_many(args.data, mapping, scorer.labels, report)
+        print(f"data: {report.summary()}", file=sys.stderr)
+    return [add_headlines(ex, groups) for ex in examples]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -118,9 +149,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     import contextlib
 
-    from moderation.batch import Failure, InputOptions, Scored, count_items, read_inputs
-    from moderation.batch import score_events, scorer_batch
-    from moderation.errors import ConfigError, ModelLoadError
+    from moderation.batch import Failure, InputOptions, Scored, count_items, input_files
+    from moderation.batch import read_inputs, score_events, scorer_batch
+    from moderation.errors import ModelLoadError
     from moderation.labels import PROPAGANDA
     from moderation.modeldir import default_model_dir, read_model_info, write_json
     from moderation.policy import load_policy, model_policy
@@ -138,6 +169,12 @@ def cmd_score(args: argparse.Namespace) -> int:
         raise ModelLoadError(f"no model at {model_dir}: pass --model DIR or set MODERATION_MODEL")
     info = read_model_info(model_dir)  # policy errors show before the model loads
     policy = load_policy(args.policy, info, args.community) if args.policy else model_policy(info)
+    skipped_files: list[str] = []
+    files = input_files(args.paths, (args.output, args.summary, args.report), skipped_files)
+    if not files:
+        _error("no input files" + (f" ({len(skipped_files)} in directories skipped as not exports)"
+                                   if skipped_files else ""))
+        return 1
     from moderation.scorer import Scorer
 
     scorer = Scorer(model_dir, base=args.base, batch_size=args.batch_size, threads=args.threads)
@@ -147,7 +184,6 @@ def cmd_score(args: argparse.Namespace) -> int:
     options = InputOptions(args.input_format, args.text_field, args.include_article)
     summary = Summary(labels, techniques)
     about = f"model {info.name} {info.version} · policy {policy.name}"
-    skipped_files: list[str] = []
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(RecordWriter(args.output, args.format, labels,
                                                   resume=args.resume, chunk=args.chunk))
@@ -162,8 +198,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         if args.report:
             report = HtmlReport(stack.enter_context(atomic_output(args.report)), labels, policy, about)
         stack.enter_context(stop_between_writes())
-        progress.count_in_background(lambda: count_items(args.paths, options))
-        events = read_inputs(args.paths, options, skipped_files)
+        progress.count_in_background(lambda: count_items(files, options))
+        events = read_inputs(files, options)
         for chunk in score_events(events, scorer_batch(scorer), policy, chunk=args.chunk,
                                   replay=resume.records, replay_count=resume.kept):
             fresh = [e.record for e in chunk if isinstance(e, Scored) and e.fresh]
@@ -196,6 +232,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from moderation import __version__
+    from moderation.batch import DEFAULT_CHUNK
     from moderation.parsers import format_names
 
     parser = argparse.ArgumentParser(
@@ -258,7 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
         "exist.",
     )
     e.add_argument("--model", required=True, metavar="DIR")
-    e.add_argument("--data", required=True, nargs="+", metavar="PATH")
+    e.add_argument("--data", nargs="+", metavar="PATH", help="labelled files")
+    e.add_argument("--recipe", help="evaluate on a recipe's validation split instead of --data")
+    e.add_argument("--data-dir", metavar="DIR", help="where the recipe finds its datasets")
+    e.add_argument("--by-source", action="store_true", help="one table per dataset")
+    e.add_argument("--threads", type=int, help="CPU threads for torch")
     e.add_argument("--mapping", metavar="FILE", help="column mapping (JSON or TOML)")
     e.add_argument("--compare", metavar="DIR2", help="a second model, side by side")
     e.add_argument("--base", help="override the base encoder directory")
@@ -300,8 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="comment lists: the field or column holding the text (default: text)")
     sc.add_argument("--input-format", choices=format_names(),
                     help="read every input as this thread format (no detection)")
-    sc.add_argument("--chunk", type=int, default=512, metavar="N",
-                    help="comments scored together and written at once (default: 512)")
+    sc.add_argument("--chunk", type=int, default=DEFAULT_CHUNK, metavar="N",
+                    help=f"comments scored together and written at once (default: {DEFAULT_CHUNK})")
     sc.add_argument("--batch-size", type=int, default=32, metavar="N", help="windows per forward pass")
     sc.add_argument("--base", help="override the base encoder directory")
     sc.add_argument("--threads", type=int, help="CPU threads for torch")

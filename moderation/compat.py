@@ -22,10 +22,18 @@ transformers.logging.disable_progress_bar()
 LORA_TARGETS = ("query", "key", "value", "dense")
 
 
-def load_encoder(base_dir: Path) -> nn.Module:
-    """The bare encoder (no pooler, no task head) of a local Hugging Face model directory."""
+def load_encoder(base_dir: Path, dropout: float | None = None) -> nn.Module:
+    """The bare encoder (no pooler, no task head) of a local Hugging Face model directory.
+
+    ``dropout`` overrides the encoder's own hidden and attention dropout (None keeps them).
+    """
     try:
         config = transformers.AutoConfig.from_pretrained(base_dir, local_files_only=True)
+        if dropout is not None:
+            for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout",
+                         "attention_dropout"):
+                if hasattr(config, name):
+                    setattr(config, name, dropout)
         kwargs: dict[str, Any] = {"local_files_only": True, "config": config}
         if config.model_type in ("bert", "roberta", "xlm-roberta", "electra", "camembert"):
             kwargs["add_pooling_layer"] = False

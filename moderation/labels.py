@@ -18,7 +18,6 @@ class Label:
     name: str
     group: str
     description: str
-    experimental: bool = False
 
     @property
     def is_headline(self) -> bool:
@@ -63,18 +62,15 @@ LABELS: tuple[Label, ...] = (
     Label("thought_terminating_cliche", PROPAGANDA,
           "A phrase that discourages critical thought and ends the discussion."),
     Label("whataboutism", PROPAGANDA,
-          "Deflects criticism by pointing at the opponent's or another party's wrongdoing.",
-          experimental=True),
+          "Deflects criticism by pointing at the opponent's or another party's wrongdoing."),
     Label("straw_man", PROPAGANDA,
-          "Refutes a distorted version of the opponent's position instead of the real one.",
-          experimental=True),
+          "Refutes a distorted version of the opponent's position instead of the real one."),
     Label("red_herring", PROPAGANDA,
-          "Introduces an irrelevant topic to divert attention from the issue.", experimental=True),
+          "Introduces an irrelevant topic to divert attention from the issue."),
     Label("bandwagon", PROPAGANDA,
           "Urges joining an action or belief because everyone else supposedly does."),
     Label("reductio_ad_hitlerum", PROPAGANDA,
-          "Discredits an idea or person by likening them to Nazis, Hitler or a hated group.",
-          experimental=True),
+          "Discredits an idea or person by likening them to Nazis, Hitler or a hated group."),
 )
 
 BY_NAME: dict[str, Label] = {label.name: label for label in LABELS}
@@ -92,6 +88,4 @@ def default_groups(labels: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
 
 def describe(name: str) -> str:
     label = BY_NAME.get(name)
-    if label is None:
-        return ""
-    return label.description + (" (experimental: few training examples)" if label.experimental else "")
+    return "" if label is None else label.description

@@ -114,15 +114,15 @@ def policy_from_dict(
         table = _table(communities[community], f"{where}: communities.{community}")
         _check_keys(table, {"labels"}, f"{where}: communities.{community}")
         own = _overrides(table.get("labels", {}), info, f"{where}: communities.{community}.labels")
-        for label, values in own.items():
-            rules[label] = {**rules.get(label, {}), **values}
+        for name_, values in own.items():
+            rules[name_] = {**rules.get(name_, {}), **values}
         name = f"{name}:{community}"
     else:
         # Check every community now, so a broken one is found before a long run uses it.
-        for key, table in communities.items():
-            _table(table, f"{where}: communities.{key}")
-            _overrides(table.get("labels", {}), info, f"{where}: communities.{key}.labels")
-    resolved = {}
+        for key, other in communities.items():
+            _check_keys(_table(other, f"{where}: communities.{key}"), {"labels"}, f"{where}: communities.{key}")
+            _overrides(other.get("labels", {}), info, f"{where}: communities.{key}.labels")
+    resolved: dict[str, Rule] = {}
     for label in info.labels:
         given = rules.get(label.name, {})
         reject = given.get("reject")

@@ -13,6 +13,7 @@ inline script.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from html import escape
@@ -59,7 +60,8 @@ article.card.reject{border-left-color:var(--reject)}
 .tick{position:absolute;top:0;bottom:0;width:2px;background:var(--ink);opacity:.45}
 .value{text-align:right;font-variant-numeric:tabular-nums}
 .text{white-space:pre-wrap;overflow-wrap:anywhere;margin:.4rem 0}
-mark.span{background:var(--mark);border-bottom:2px solid var(--review);border-radius:2px;padding:0 1px;cursor:help}
+mark.span{position:relative;background:var(--mark);border-bottom:2px solid var(--review);border-radius:2px;padding:0 1px;cursor:help}
+mark.span:hover::after{content:attr(data-label);position:absolute;left:0;bottom:110%;z-index:1;background:var(--ink);color:#fff;font-size:.7rem;line-height:1.4;padding:0 .35rem;border-radius:3px;white-space:nowrap;pointer-events:none}
 details.all{font-size:.8rem;color:var(--muted)}
 details.all table{border-collapse:collapse;margin-top:.3rem}
 details.all td{padding:0 .8rem 0 0;font-variant-numeric:tabular-nums}
@@ -158,8 +160,8 @@ class HtmlReport:
 
     @staticmethod
     def _chips(kind: str, title: str, values: Sequence[str]) -> str:
-        chips = [f'<button class="chip" type="button" data-filter="{kind}" data-value="" '
-                 f'aria-pressed="true">any<span class="n"></span></button>']
+        chips = [(f'<button class="chip" type="button" data-filter="{kind}" data-value="" '
+                  f'aria-pressed="true">any<span class="n"></span></button>')]
         chips += [f'<button class="chip" type="button" data-filter="{kind}" data-value="{escape(v)}" '
                   f'aria-pressed="false">{escape(v)}<span class="n"></span></button>' for v in values]
         return f'<div class="group" role="group" aria-label="{title}"><span>{title}</span>{"".join(chips)}</div>'
@@ -190,8 +192,8 @@ class HtmlReport:
         self._thread = ref
         title = escape(ref.title) if ref.title else "<i>untitled</i>"
         source = escape(ref.source) + (f" · {escape(ref.url)}" if ref.url else "")
-        parts = [f'<section class="thread">\n<header><h2>{title}</h2>'
-                 f'<p class="src">{source} · <span class="count"></span></p></header>\n']
+        parts = [(f'<section class="thread">\n<header><h2>{title}</h2>'
+                  f'<p class="src">{source} · <span class="count"></span></p></header>\n')]
         if start.pingbacks:
             items = "".join(
                 f"<li>{escape(p.title or p.url or 'untitled')}"
@@ -264,7 +266,7 @@ def highlight(text: str, spans: Sequence[dict[str, Any]]) -> str:
     spans = [s for s in spans if 0 <= s["start"] < s["end"] <= len(text)]
     cuts = sorted({0, len(text), *(s["start"] for s in spans), *(s["end"] for s in spans)})
     out = []
-    for start, end in zip(cuts, cuts[1:]):
+    for start, end in itertools.pairwise(cuts):
         piece = escape(text[start:end])
         covering = [i for i, s in enumerate(spans) if s["start"] <= start and end <= s["end"]]
         if not covering:

@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from moderation.batch import DEFAULT_CHUNK
 from moderation.errors import ModerationError
 
 FORMATS = ("jsonl", "csv")
@@ -114,7 +115,7 @@ class RecordWriter:
     """Appends chunks of records to a file (or standard output) as whole records."""
 
     def __init__(self, path: str, fmt: str, labels: Sequence[str], *, resume: bool = False,
-                 chunk: int = 512) -> None:
+                 chunk: int = DEFAULT_CHUNK) -> None:
         if fmt not in FORMATS:
             raise ModerationError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
         self.path, self.fmt, self.labels = path, fmt, list(labels)

@@ -34,8 +34,8 @@ class ThreadSummary:
     worst: list[tuple[tuple[int, float, float], int, dict[str, Any]]] = field(default_factory=list)
 
     def to_dict(self, labels: list[str], techniques: list[str]) -> dict[str, Any]:
-        top = [{"label": t, "count": self.flagged[t]} for t in techniques if self.flagged[t]]
-        top.sort(key=lambda entry: -entry["count"])  # stable: ties stay in label order
+        counted = sorted((t for t in techniques if self.flagged[t]), key=lambda t: -self.flagged[t])
+        top = [{"label": t, "count": self.flagged[t]} for t in counted]  # ties in label order
         return {
             "source": self.thread.source,
             "title": self.thread.title,
@@ -73,11 +73,10 @@ class Summary:
             self._scored(event)
         elif isinstance(event, Skipped):
             self.skipped += 1
-            if event.thread is not None:
-                entry = self._thread(event.thread)
-                entry.skipped += 1
-                if len(entry.skipped_shown) < SKIPPED_SHOWN:
-                    entry.skipped_shown.append({"id": event.id, "reason": event.reason})
+            entry = self._thread(event.thread)
+            entry.skipped += 1
+            if len(entry.skipped_shown) < SKIPPED_SHOWN:
+                entry.skipped_shown.append({"id": event.id, "reason": event.reason})
         elif isinstance(event, Failure):
             self.failures.append({"path": event.path, "reason": event.reason})
 

@@ -2,7 +2,8 @@
 
 Requests put their texts on one queue and await a future per text. A single worker task takes
 what is queued (up to ``max_batch`` texts), waits at most ``max_wait`` seconds for more when the
-batch is not full, and runs the model in a thread so the event loop never blocks on it. While a
+batch is not full, and runs the model in a thread of its own so the event loop never blocks on
+it (always the same thread: one set of thread-local allocator arenas and torch state). While a
 model call runs, new texts pile up and go together into the next one, so under load batches fill
 by themselves and the wait only matters for the first text after a quiet spell.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import logging
 import time
 import traceback
@@ -55,6 +57,7 @@ class Batcher(Generic[R]):
         self._pending: collections.deque[tuple[str, asyncio.Future[R]]] = collections.deque()
         self._wakeup: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._closed = False
 
     @property
@@ -67,6 +70,7 @@ class Batcher(Generic[R]):
 
     def start(self) -> None:
         self._wakeup = asyncio.Event()
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="moderation-model")
         self._worker = asyncio.get_running_loop().create_task(self._run(), name="moderation-batcher")
 
     async def close(self) -> None:
@@ -77,6 +81,8 @@ class Batcher(Generic[R]):
                 await self._worker
             except asyncio.CancelledError:
                 pass
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         while self._pending:
             _, future = self._pending.popleft()
             if not future.done():
@@ -84,7 +90,7 @@ class Batcher(Generic[R]):
 
     async def score(self, texts: Sequence[str]) -> list[R | ScoringFailed]:
         """One result per text, in order: the model's, or ScoringFailed for a text it raised on."""
-        if self._closed or not self.running:
+        if self._closed or not self.running or self._wakeup is None:
             raise BatcherClosed("the service is not running")
         if len(self._pending) + len(texts) > self.max_queue:
             raise QueueFull(f"{len(self._pending)} texts are already waiting for the model")
@@ -123,7 +129,7 @@ class Batcher(Generic[R]):
                 await asyncio.wait_for(self._wakeup.wait(), remaining)
             except TimeoutError:
                 break
-        batch = []
+        batch: list[tuple[str, asyncio.Future[R]]] = []
         while self._pending and len(batch) < self.max_batch:
             text, future = self._pending.popleft()
             if not future.done():
@@ -140,7 +146,8 @@ class Batcher(Generic[R]):
         texts = [text for text, _ in batch]
         start = time.perf_counter()
         try:
-            results: Sequence[R] | None = await asyncio.to_thread(self._score_batch, texts)
+            loop = asyncio.get_running_loop()
+            results: Sequence[R] | None = await loop.run_in_executor(self._executor, self._score_batch, texts)
         except Exception as exc:
             _log_failure(exc, len(texts))
             results = None

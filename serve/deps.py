@@ -11,7 +11,12 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import (
+    APIKeyHeader,
+    APIKeyQuery,
+    HTTPAuthorizationCredentials,
+    HTTPBearer,
+)
 
 from serve.errors import ApiError
 from serve.limits import RateLimiter, retry_after
@@ -22,10 +27,10 @@ from serve.settings import Settings
 def load_scorer(settings: Settings) -> ScorerLike:
     from moderation.scorer import Scorer
 
-    return Scorer(settings.model_dir, threads=settings.threads, batch_size=settings.max_batch)
+    return Scorer(settings.model_dir, threads=settings.torch_threads, batch_size=settings.forward_batch)
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
     service: Service | None = getattr(request.app.state, "service", None)
     if service is None:
         raise ApiError(503, "the model is not loaded", headers={"Retry-After": "5"})
@@ -33,6 +38,9 @@ def get_service(request: Request) -> Service:
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
+
+# Dependencies are ``async def`` although they never await: FastAPI runs plain ``def``
+# dependencies in a thread pool, a hop that cost more than the rest of a request.
 
 _bearer = HTTPBearer(auto_error=False, description="an API key as a bearer token")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
@@ -67,7 +75,7 @@ def _access(request: Request) -> Access:
     return access
 
 
-def check_access(
+async def check_access(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     header_key: Annotated[str | None, Security(_header)],
@@ -76,7 +84,7 @@ def check_access(
     _access(request).check(request, key)
 
 
-def check_access_perspective(
+async def check_access_perspective(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     header_key: Annotated[str | None, Security(_header)],

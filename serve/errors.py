@@ -92,15 +92,23 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     summary = "; ".join(f"{d.field}: {d.message}" for d in details[:5])
     if len(details) > 5:
         summary += f"; and {len(details) - 5} more"
-    code = 400 if request.url.path.startswith(PERSPECTIVE_PREFIX) else 422
-    return error_response(code, f"invalid request: {summary}", details)
+    return error_response(_bad_request_code(request), f"invalid request: {summary}", details)
+
+
+def _bad_request_code(request: Request) -> int:
+    return 400 if request.url.path.startswith(PERSPECTIVE_PREFIX) else 422
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    message = exc.message if isinstance(exc, ApiError) else str(exc.detail)
-    details = exc.details if isinstance(exc, ApiError) else None
-    return error_response(exc.status_code, message, details, dict(exc.headers or {}))
+    if isinstance(exc, ApiError):
+        return error_response(exc.status_code, exc.message, exc.details, dict(exc.headers or {}))
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI's "There was an error parsing the body": say what was wrong with it.
+        cause = exc.__cause__
+        return error_response(_bad_request_code(request), f"the body is not valid JSON: {cause.reason} "
+                              f"(byte {cause.object[cause.start]:#04x} at position {cause.start}); send UTF-8")
+    return error_response(exc.status_code, str(exc.detail), None, dict(exc.headers or {}))
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

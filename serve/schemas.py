@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from serve.decision import Decision
+from moderation.policy import Decision
 
 MAX_BATCH_ITEMS = 256
 
@@ -36,7 +36,8 @@ class ScoreRequest(_Request):
     labels: list[str] | None = Field(
         None, max_length=256, description="labels to return (default: all of the model's); "
         "see GET /v1/labels")
-    community: str | None = Field(None, max_length=200, description="whose policy decides (default: default)")
+    community: str | None = Field(None, max_length=200, description="a community of the policy file, whose thresholds decide "
+                           "(default: the file's defaults)")
 
 
 class BatchItem(_Request):
@@ -105,21 +106,29 @@ class BatchResponse(BaseModel):
     model: ModelRef
 
 
-class CommentFields(BaseModel):
+class ThreadRef(BaseModel):
+    source: str
+    title: str | None
+
+
+class RecordFields(BaseModel):
+    """A comment as ``moderation score`` writes it (moderation.batch.make_record)."""
+
+    thread: ThreadRef
+    kind: Literal["comment", "article"]
     id: str
     author: str | None
     posted_at: str | None
-    text: str
     parent_id: str | None
     status: str
-    url: str | None
+    text: str
 
 
-class ScoredComment(ScoreFields, CommentFields):
+class ScoredComment(ScoreFields, RecordFields):
     pass
 
 
-class FailedComment(ErrorFields, CommentFields):
+class FailedComment(ErrorFields, RecordFields):
     pass
 
 
@@ -167,14 +176,16 @@ class LabelOut(BaseModel):
     group: str
     headline: bool = Field(description="the group's summary label (named like the group)")
     description: str
-    threshold: float = Field(description="score at or above which the label is flagged")
+    threshold: float = Field(description="the model's threshold (tuned for F1 on validation)")
+    review: float = Field(description="score at or above which the label is flagged (policy)")
+    reject: float | None = Field(description="score at or above which the comment is rejected (policy)")
     spans: bool = Field(description="whether the model points at the words for this label")
 
 
 class LabelsResponse(BaseModel):
     labels: list[LabelOut]
-    reject_at: float = Field(description="headline score at which the decision is reject")
-    communities: list[str]
+    policy: str = Field(description="the policy whose review/reject thresholds are shown")
+    communities: list[str] = Field(description="communities with policies of their own")
     model: ModelRef
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from moderation.modeldir import read_model_info, resolve_base
+from serve.service import load_policies
 from serve.settings import ENV_PREFIX, load_settings, unknown_environment
 
 FACTORY = "serve.app:app_from_env"
@@ -38,9 +39,12 @@ def run(*, host: str | None = None, port: int | None = None, model: str | None =
     # Fail here, with one line, rather than in every worker with a traceback.
     info = read_model_info(settings.model_dir)
     resolve_base(info.base_name)
-    for name, value in overrides.items():
+    load_policies(info, settings)
+    if model is not None:
+        os.environ[f"{ENV_PREFIX}MODEL"] = str(Path(model).resolve())
+    for name, value in (("host", host), ("port", port), ("workers", workers)):
         if value is not None:
-            os.environ[f"{ENV_PREFIX}{name.upper()}"] = str(Path(value).resolve() if name == "model" else value)
+            os.environ[f"{ENV_PREFIX}{name.upper()}"] = str(value)
     uvicorn.run(
         FACTORY, factory=True, host=settings.host, port=settings.port, workers=settings.workers,
         lifespan="on", access_log=False, log_config=log_config(settings.log_level),

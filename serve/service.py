@@ -1,5 +1,5 @@
-"""The scoring service behind the routes: the loaded model, its micro-batcher and the decision
-rules, plus the checks every route applies to its input."""
+"""The scoring service behind the routes: the loaded model, its micro-batcher and the policies
+that decide (:mod:`moderation.policy`), plus the checks every route applies to its input."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+import tomllib
+
+from moderation.errors import ConfigError
 from moderation.modeldir import ModelInfo
+from moderation.policy import Policy, load_policy, model_policy
 from moderation.scorer import Scores
 from serve.batcher import Batcher, BatcherClosed, QueueFull, ScoringFailed
-from serve.decision import DEFAULT_COMMUNITY, Decider
 from serve.errors import ApiError
 from serve.metrics import Metrics
 from serve.schemas import ModelRef
@@ -34,7 +37,7 @@ class Service:
         self.info = scorer.info
         self.settings = settings
         self.model = ModelRef(name=self.info.name, version=self.info.version)
-        self.decider = Decider(self.info, settings.reject_at)
+        self.policy, self.communities = load_policies(self.info, settings)
         self.batcher: Batcher[Scores] = Batcher(
             lambda texts: scorer.score_batch(texts),
             max_batch=settings.max_batch,
@@ -79,12 +82,13 @@ class Service:
             raise ApiError(422, f"{field}: empty; leave it out for all labels")
         return [name for name in names if name in labels]
 
-    def check_community(self, community: str | None, field: str = "community") -> str:
-        community = community or DEFAULT_COMMUNITY
-        if community not in self.decider.communities:
-            raise ApiError(422, f"{field}: unknown community {community!r}; this service has: "
-                           f"{', '.join(self.decider.communities)}")
-        return community
+    def policy_for(self, community: str | None, field: str = "community") -> Policy:
+        if community is None:
+            return self.policy
+        if community not in self.communities:
+            known = ", ".join(self.communities) or "none (no policy file with communities)"
+            raise ApiError(422, f"{field}: unknown community {community!r}; communities: {known}")
+        return self.communities[community]
 
     def text_problem(self, text: str) -> str | None:
         """Why ``text`` cannot be scored, or None."""
@@ -115,13 +119,26 @@ class Service:
         except BatcherClosed as exc:
             raise ApiError(503, str(exc), headers={"Retry-After": "5"}) from None
 
-    def fields(self, scores: Scores, labels: list[str], community: str) -> dict[str, Any]:
+    def fields(self, scores: Scores, labels: list[str], policy: Policy) -> dict[str, Any]:
         """The result fields of one scored text, showing ``labels`` only; the decision always
         weighs every label."""
         shown = set(labels)
+        flags, decision = policy.decide(scores.scores)
         return {
             "scores": {name: p for name, p in scores.scores.items() if name in shown},
-            "flags": [name for name in scores.flags(self.info.thresholds) if name in shown],
-            "decision": self.decider.decide(scores, community),
+            "flags": [name for name in flags if name in shown],
+            "decision": decision,
             "spans": [span.to_dict() for span in scores.spans if span.label in shown],
         }
+
+
+def load_policies(info: ModelInfo, settings: Settings) -> tuple[Policy, dict[str, Policy]]:
+    """The default policy and one per community of the policy file (ConfigError if it is bad)."""
+    if settings.policy is None:
+        return model_policy(info, reject_headlines_at=settings.reject_at), {}
+    if settings.reject_at is not None:
+        raise ConfigError("reject_at applies only without a policy file; put reject thresholds in the file")
+    default = load_policy(settings.policy, info)  # reads and checks the whole file
+    with open(settings.policy, "rb") as handle:
+        names = sorted(tomllib.load(handle).get("communities", {}))
+    return default, {name: load_policy(settings.policy, info, name) for name in names}

@@ -1,91 +1,145 @@
-"""The model card (README.md) written beside every trained model."""
+"""The model card (README.md) of a model directory, rendered from the directory's own files.
+
+``python -m training.card DIR`` re-renders it, e.g. after ``moderation evaluate --by-source
+-o DIR/evaluation.json`` or a peer comparison (``DIR/peers.json``, from ``bench/peers.py``)
+added measurements.
+"""
 
 from __future__ import annotations
 
+import json
 import math
-from typing import TYPE_CHECKING
+import sys
+from pathlib import Path
+from typing import Any
 
-from moderation.modeldir import ModelInfo
+from moderation.modeldir import ModelInfo, read_model_info
 
-if TYPE_CHECKING:
-    from moderation.evaluate import EvalReport
-    from training.config import TrainingArguments
+EVALUATION_FILE = "evaluation.json"
+PEERS_FILE = "peers.json"
 
 
 def _f(value: float | None) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
 
 
-def render_model_card(info: ModelInfo, args: TrainingArguments, report: EvalReport | None) -> str:
+def _read(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _metrics_table(labels: dict[str, dict[str, Any]], info: ModelInfo, only_known: bool) -> list[str]:
+    rows = ["| label | threshold | examples | positives | ROC-AUC | AP | F1 | ECE | span F1 |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for label in info.labels:
+        m = labels.get(label.name)
+        if m is None and only_known:
+            continue
+        m = m or {}
+        rows.append(
+            f"| {label.name}{' (spans)' if label.spans else ''} | {label.threshold:.3f} | "
+            f"{m.get('known', 0)} | {m.get('support', 0)} | {_f(m.get('roc_auc'))} | "
+            f"{_f(m.get('average_precision'))} | {_f(m.get('f1'))} | {_f(m.get('ece'))} | "
+            f"{_f(m.get('span_f1'))} |"
+        )
+    return rows
+
+
+def render_model_card(model_dir: Path) -> str:
+    info = read_model_info(model_dir)
+    config = _read(model_dir / "training_config.json") or {}
+    metrics = (_read(model_dir / "metrics.json") or {}).get("labels", {})
+    by_source = (_read(model_dir / EVALUATION_FILE) or {}).get("a")
+    peers = _read(model_dir / PEERS_FILE)
+    finetune = (f"LoRA (rank {info.lora.get('r')}, alpha {info.lora.get('alpha')}) plus the heads"
+                if info.finetune == "lora" else "all weights")
     lines = [
         f"# {info.name} {info.version}",
         "",
-        "A multi-label comment classifier for the `moderation` toolkit: a sigmoid score per label "
-        "and evidence spans (character offsets) for the labels marked *spans* below.",
+        "A multi-label comment classifier for the `moderation` toolkit: a calibrated score per "
+        "label and evidence spans (character offsets) for the labels marked *spans* below.",
         "",
         "## Model",
         f"- Base encoder: `{info.base_name}` (weights sha256 `{info.base_sha256}`); this directory "
-        "loads on top of it and refuses any other base.",
-        f"- Fine-tuning: {'LoRA ' + str(info.lora) + ' plus heads' if info.finetune == 'lora' else 'all weights'}.",
-        f"- Scoring windows: {info.max_length} tokens with {info.stride} tokens overlap; a long "
+        "holds only what training changed and loads on top of that base, refusing any other.",
+        f"- Fine-tuning: {finetune}.",
+        f"- Scoring: windows of {info.max_length} tokens overlapping by {info.stride}; a long "
         "text takes the maximum per label over its windows.",
-        f"- Training: {args.epochs} epoch(s), batch {args.batch_size}, {args.max_length} tokens per "
-        f"example, learning rate {args.learning_rate} (heads {args.head_learning_rate}), seed {args.seed}.",
+        f"- Training: {config.get('epochs')} epoch(s), batch {config.get('batch_size')}, "
+        f"{config.get('max_length')} tokens per example, learning rate "
+        f"{config.get('learning_rate')} (heads {config.get('head_learning_rate')}), seed "
+        f"{config.get('seed')}. Thresholds maximise F1 on validation; scores are Platt-calibrated "
+        "there.",
         "",
         "## Training data",
     ]
     if info.data:
-        lines += ["| dataset | licence | what it taught | examples |", "|---|---|---|---|"]
+        lines += ["| dataset | licence | what it taught | training examples | validation |",
+                  "|---|---|---|---|---|"]
         for entry in info.data:
-            lines.append(
-                f"| {entry.get('name', '?')} | {entry.get('licence', 'unknown')} | "
-                f"{entry.get('taught', '')} | {entry.get('examples', '')} |"
-            )
-        mappings = [e for e in info.data if e.get("mapping")]
-        if mappings:
-            lines += ["", "### Label mapping", "", "| dataset | source label | our label(s) |",
-                      "|---|---|---|"]
-            for entry in mappings:
-                for source, target in entry["mapping"].items():
-                    lines.append(f"| {entry['name']} | {source} | {target} |")
-        notes = [e for e in info.data if e.get("notes")]
-        for entry in notes:
-            lines.append(f"\n*{entry['name']}*: {entry['notes']}")
+            lines.append(f"| {entry.get('name', '?')} | {entry.get('licence', 'unknown')} | "
+                         f"{entry.get('taught', '')} | {entry.get('examples', '')} | "
+                         f"{entry.get('validation', '')} |")
+        lines += ["", "### Label mapping", "", "| dataset | source label | our label(s) |",
+                  "|---|---|---|"]
+        for entry in info.data:
+            for source, target in (entry.get("mapping") or {}).items():
+                lines.append(f"| {entry['name']} | {source} | {target} |")
+        lines += ["", "### How each dataset was sampled", ""]
+        lines += [f"- **{e['name']}**: {e['notes']}" for e in info.data if e.get("notes")]
     else:
-        lines.append(f"Files: {', '.join(f'`{d}`' for d in args.data)} (licences: see the data's own terms).")
-    lines += ["", "## Labels and validation metrics", ""]
-    metrics = report.by_label() if report else {}
-    lines += ["| label | group | threshold | known | positives | ROC-AUC | AP | F1 | ECE | span F1 |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
-    for label in info.labels:
-        m = metrics.get(label.name)
-        lines.append(
-            f"| {label.name}{' (spans)' if label.spans else ''} | {label.group} | {label.threshold:.3f} | "
-            f"{m.known if m else 0} | {m.support if m else 0} | {_f(m.roc_auc if m else None)} | "
-            f"{_f(m.average_precision if m else None)} | {_f(m.f1 if m else None)} | "
-            f"{_f(m.ece if m else None)} | {_f(m.span_f1 if m else None)} |"
-        )
-    weak = [m.label for m in metrics.values() if not math.isnan(m.roc_auc) and m.roc_auc < 0.75]
+        files = ", ".join(f"`{d}`" for d in config.get("data", []))
+        lines.append(f"Files: {files} (licences: see the data's own terms).")
+    lines += ["", "## Validation metrics (all validation data)", ""]
+    lines += _metrics_table(metrics, info, only_known=False)
+    if by_source:
+        lines += ["", "## Validation metrics per dataset", ""]
+        for source, report in by_source.items():
+            lines += [f"### {source}", ""] + _metrics_table(report["labels"], info, only_known=True) + [""]
+    if peers:
+        lines += ["", "## Against offline peers", "", peers.get("about", ""), "",
+                  "| dataset | label | " + " | ".join(peers["models"]) + " |",
+                  "|---|---|" + "---|" * len(peers["models"])]
+        for row in peers["rows"]:
+            lines.append(f"| {row['dataset']} | {row['label']} | "
+                         + " | ".join(_f(row["roc_auc"].get(m)) for m in peers["models"]) + " |")
+    weak = sorted(n for n, m in metrics.items() if m.get("roc_auc") is not None and m["roc_auc"] < 0.75)
+    experimental = [label.name for label in info.labels if "experimental" in label.description]
     untested = [label.name for label in info.labels if label.name not in metrics]
     lines += [
         "",
         "## Intended use",
         "Triage of reader comments for human moderators: rank and flag comments for review, and "
-        "point at the words that carry a finding. Scores are calibrated on the validation split "
-        "so that a score of 0.8 means about 80% of such comments carry the label there.",
+        "point at the words that carry a finding. Not for automatic punishment without review.",
         "",
         "## Known limits",
-        "- English only; trained on the sources above, whose style (tweets, news comments, memes, "
-        "news articles) differs from any one site's comments: check a sample of your own.",
-        "- Propaganda techniques are subtle and annotated on few examples: treat them as hints "
-        "for a reviewer, not verdicts.",
+        "- English only. The training sources (tweets, Gab posts, news-site comments, memes, news "
+        "articles, written fallacy examples) differ from any one site's comments: check a sample "
+        "of your own before trusting the thresholds.",
+        "- Propaganda techniques are subtle and annotated on few examples: treat them as hints for "
+        "a reviewer, not verdicts.",
     ]
     if weak:
         lines.append(f"- Weak labels (validation ROC-AUC below 0.75): {', '.join(weak)}.")
+    if experimental:
+        lines.append(f"- Experimental labels (fewer than 100 training examples): {', '.join(experimental)}.")
     if untested:
         lines.append(f"- Not measured (no validation labels): {', '.join(untested)}.")
     return "\n".join(lines) + "\n"
 
 
-def write_model_card(info: ModelInfo, args: TrainingArguments, report: EvalReport | None) -> None:
-    (info.path / "README.md").write_text(render_model_card(info, args, report), encoding="utf-8")
+def write_model_card(model_dir: Path) -> None:
+    (model_dir / "README.md").write_text(render_model_card(model_dir), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argv if argv is not None else sys.argv[1:]
+    if len(args) != 1:
+        print("usage: python -m training.card MODEL_DIR", file=sys.stderr)
+        return 2
+    write_model_card(Path(args[0]))
+    print(f"wrote {Path(args[0]) / 'README.md'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

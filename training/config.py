@@ -45,7 +45,11 @@ class TrainingArguments:
     warmup_fraction: float = 0.06
     lora_r: int = 16
     lora_alpha: int = 32
-    lora_dropout: float = 0.1
+    lora_dropout: float = 0.0
+    encoder_dropout: float | None = field(default=None, metadata={"help": "dropout inside the "
+                                          "encoder; default 0 with LoRA (the frozen base needs "
+                                          "none, and dropout is much of a CPU step's time), the "
+                                          "base's own with --full"})
     span_weight: float = field(default=1.0, metadata={"help": "weight of the token (span) loss"})
     max_pos_weight: float = field(default=10.0, metadata={"help": "cap on positive-class weights"})
     checkpoint_every: int = field(default=200, metadata={"help": "steps between checkpoints"})

@@ -213,7 +213,8 @@ def positive_weights(data: Sequence[Encoded], cap: float) -> torch.Tensor:
 
 def build_network(args: TrainingArguments, base_dir: Path, n_labels: int) -> ModerationNetwork:
     torch.manual_seed(args.seed)
-    encoder = compat.load_encoder(base_dir)
+    dropout = args.encoder_dropout if args.encoder_dropout is not None else (None if args.full else 0.0)
+    encoder = compat.load_encoder(base_dir, dropout)
     if args.full:
         encoder.train()
     else:
@@ -363,7 +364,7 @@ def train(args: TrainingArguments, log: Log = _stderr) -> Path:
                     f"{rate:.1f} examples/s ETA {_hms(eta)}")
 
     network.eval()
-    return finish(args, network, labels, val_ex, _span_labels(train_ex, labels), base_dir, log)
+    return finish(args, network, labels, train_ex, val_ex, base_dir, log)
 
 
 def _hms(seconds: float) -> str:
@@ -372,7 +373,7 @@ def _hms(seconds: float) -> str:
 
 
 def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str],
-           val_ex: Sequence[Example], span_trained: set[str], base_dir: Path, log: Log) -> Path:
+           train_ex: Sequence[Example], val_ex: Sequence[Example], base_dir: Path, log: Log) -> Path:
     """Save the model, then calibrate and tune thresholds on validation through a Scorer
     loaded from the saved directory, evaluate, and write the card."""
     from moderation.evaluate import evaluate, format_table
@@ -383,11 +384,13 @@ def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str
     out = Path(args.out)
     groups = default_groups(labels)
     group_of = {m: g for g, members in groups.items() for m in members}
+    span_trained = _span_labels(train_ex, labels)
+    descriptions = label_descriptions(labels, train_ex)
     info = ModelInfo(
         path=out,
         name=args.name or out.name,
         version=args.version,
-        labels=tuple(LabelInfo(n, group_of[n], describe(n), spans=n in span_trained) for n in labels),
+        labels=tuple(LabelInfo(n, group_of[n], descriptions[n], spans=n in span_trained) for n in labels),
         base_name=args.base,
         base_sha256=base_weights_sha256(base_dir),
         finetune=args.finetune,
@@ -419,11 +422,26 @@ def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str
         report = evaluate(Scorer(out, batch_size=args.batch_size), val_ex, raw)
         write_json(out / "metrics.json", report.to_dict())
         log(format_table(report))
-    else:
-        report = None
-    write_model_card(info, args, report)
+    write_model_card(out)
     log(f"model written to {out}")
     return out
+
+
+EXPERIMENTAL_BELOW = 100
+
+
+def label_descriptions(labels: Sequence[str], train_ex: Sequence[Example]) -> dict[str, str]:
+    """Each label's description, marked experimental when it had few positive examples."""
+    positives = dict.fromkeys(labels, 0)
+    for ex in train_ex:
+        for name, value in ex.labels.items():
+            if name in positives and value >= 0.5:
+                positives[name] += 1
+    return {
+        name: describe(name) + (f" (experimental: {positives[name]} positive training examples)"
+                                if positives[name] < EXPERIMENTAL_BELOW else "")
+        for name in labels
+    }
 
 
 def _span_labels(examples: Sequence[Example], labels: Sequence[str]) -> set[str]:

@@ -16,15 +16,18 @@ router = APIRouter(prefix="/v1", tags=["model"], dependencies=[Depends(check_acc
 
 @router.get("/labels", response_model=LabelsResponse)
 async def labels(service: ServiceDep) -> dict[str, Any]:
-    """The model's labels, in its order, with group, description and threshold."""
+    """The model's labels, in its order, with group, description, the model's threshold and
+    the review/reject thresholds of the default policy."""
+    rules = service.policy.rules
     return {
         "labels": [
             {"name": label.name, "group": label.group, "headline": label.name == label.group,
-             "description": label.description, "threshold": label.threshold, "spans": label.spans}
+             "description": label.description, "threshold": label.threshold,
+             "review": rules[label.name].review, "reject": rules[label.name].reject, "spans": label.spans}
             for label in service.info.labels
         ],
-        "reject_at": service.decider.reject_at,
-        "communities": list(service.decider.communities),
+        "policy": service.policy.name,
+        "communities": list(service.communities),
         "model": service.model,
     }
 

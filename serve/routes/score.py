@@ -22,12 +22,12 @@ async def score(body: ScoreRequest, service: ServiceDep) -> dict[str, Any]:
     """Score one comment: a probability per label, the labels it is flagged for, a decision
     (allow, review, reject) and the spans of text that carry each finding."""
     labels = service.select_labels(body.labels)
-    community = service.check_community(body.community)
+    policy = service.policy_for(body.community)
     service.check_text(body.text)
     [result] = await service.score([body.text])
     if isinstance(result, ScoringFailed):
         raise ApiError(500, FAILED)
-    return {**service.fields(result, labels, community), "model": service.model}
+    return {**service.fields(result, labels, policy), "model": service.model}
 
 
 @router.post("/score/batch", response_model=BatchResponse)
@@ -35,7 +35,7 @@ async def score_batch(body: BatchRequest, service: ServiceDep) -> dict[str, Any]
     """Score up to 256 comments. Results come in input order; an item that cannot be scored
     (empty or too long) gets an ``error`` record and the others are still scored."""
     labels = service.select_labels(body.labels)
-    community = service.check_community(body.community)
+    policy = service.policy_for(body.community)
     results: list[dict[str, Any]] = []
     good: list[int] = []
     for i, item in enumerate(body.items):
@@ -49,5 +49,5 @@ async def score_batch(body: BatchRequest, service: ServiceDep) -> dict[str, Any]
         if isinstance(result, ScoringFailed):
             results[i]["error"] = {"code": 500, "message": FAILED}
         else:
-            results[i].update(service.fields(result, labels, community))
+            results[i].update(service.fields(result, labels, policy))
     return {"results": results, "model": service.model}

@@ -9,10 +9,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from moderation.batch import Item, ThreadRef, make_record
 from moderation.errors import ModerationError
 from moderation.parsers import format_names, parse_bytes
+from moderation.policy import Policy
+from moderation.scorer import Scores
 from moderation.thread import Thread
-from serve.batcher import ScoringFailed
 from serve.deps import ServiceDep, check_access
 from serve.errors import ApiError, responses
 from serve.routes.score import FAILED
@@ -40,32 +42,29 @@ async def threads(
     community: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     """Parse an export (WXR, Disqus, saved WordPress page, Reddit JSON, copied text, thread
-    JSON/JSONL; the format is detected) and score every comment. Each comment comes back with its
-    fields and either its scores or an ``error`` record, like a batch result."""
+    JSON/JSONL; the format is detected) and score every comment. Each comment comes back as the
+    record ``moderation score`` writes, or with an ``error`` in place of its scores (e.g. an
+    empty comment), so every comment of the upload is accounted for."""
     if format is not None and format not in format_names():
         raise ApiError(422, f"format: unknown format {format!r}; choose one of {', '.join(format_names())}")
-    community = service.check_community(community)
+    policy = service.policy_for(community)
     body = await request.body()
     parsed = await asyncio.to_thread(_parse, body, filename or "upload", format)
-    comments = [c for thread in parsed for c in thread.comments]
-    if len(comments) > service.settings.max_thread_comments:
-        raise ApiError(413, f"the upload holds {len(comments)} comments; the limit is "
+    items = [Item(_ref(thread, n), comment) for n, thread in enumerate(parsed) for comment in thread.comments]
+    if len(items) > service.settings.max_thread_comments:
+        raise ApiError(413, f"the upload holds {len(items)} comments; the limit is "
                        f"{service.settings.max_thread_comments}: split it, or use the batch route")
-    problems = [service.text_problem(c.text) for c in comments]
+    problems = [service.text_problem(item.comment.text) for item in items]
     good = [i for i, problem in enumerate(problems) if problem is None]
-    scored = dict(zip(good, await service.score([comments[i].text for i in good]), strict=True))
-    labels = service.info.label_names
+    scored = dict(zip(good, await service.score([items[i].comment.text for i in good]), strict=True))
     records: list[dict[str, Any]] = []
-    for i, comment in enumerate(comments):
-        record = comment.to_dict()
+    for i, item in enumerate(items):
         result = scored.get(i)
-        if problems[i] is not None:
-            record["error"] = {"code": 422, "message": problems[i]}
-        elif isinstance(result, ScoringFailed) or result is None:
-            record["error"] = {"code": 500, "message": FAILED}
+        if isinstance(result, Scores):
+            records.append(make_record(item, result.scores, [s.to_dict() for s in result.spans], policy))
         else:
-            record.update(service.fields(result, labels, community))
-        records.append(record)
+            code, message = (422, problems[i]) if problems[i] else (500, FAILED)
+            records.append(_error_record(item, policy, code, str(message)))
     out, start = [], 0
     for thread in parsed:
         data = thread.to_dict()
@@ -75,6 +74,22 @@ async def threads(
     failed = sum(1 for r in records if "error" in r)
     return {"threads": out, "comments": len(records), "scored": len(records) - failed,
             "failed": failed, "model": service.model}
+
+
+def _ref(thread: Thread, number: int) -> ThreadRef:
+    article = thread.article
+    return ThreadRef(thread.source, article.title if article else None, str(number),
+                     article.url if article else None)
+
+
+def _error_record(item: Item, policy: Policy, code: int, message: str) -> dict[str, Any]:
+    # The shape of moderation score's records (one definition, make_record), with an error in
+    # place of the result.
+    record = make_record(item, dict.fromkeys(policy.rules, 0.0), [], policy)
+    for key in ("scores", "flags", "decision", "spans"):
+        del record[key]
+    record["error"] = {"code": code, "message": message}
+    return record
 
 
 def _parse(body: bytes, source: str, format: str | None) -> list[Thread]:

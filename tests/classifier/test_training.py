@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -28,28 +29,42 @@ def test_learns_the_toy_task_and_tags_its_spans(toy_model: Path) -> None:
     assert metrics["hostility"]["span_f1"] > 0.6
     info = read_model_info(toy_model)
     assert info.label("hostility").spans and not info.label("insult").spans
+    assert "experimental: 0 positive" in info.label("threat").description
+    assert "experimental" not in info.label("hostility").description
     # the model directory describes itself
     for name in ("config.json", "labels.json", "adapter_model.safetensors", "heads.safetensors",
                  "metrics.json", "training_config.json", "README.md"):
         assert (toy_model / name).is_file(), name
     card = (toy_model / "README.md").read_text()
     assert "ROC-AUC" in card and "hostility" in card and "Known limits" in card
+    assert re.search(r"Experimental labels \(fewer than 100 training examples\): .*threat", card)
     assert not list(toy_model.glob("*.bin")) and not list(toy_model.rglob("*.pkl"))
 
 
-def test_scores_and_spans_point_at_the_words(toy_model: Path, tiny_base: Path) -> None:
+def test_scores_and_spans_point_at_the_words(toy_model: Path) -> None:
     from moderation.scorer import Scorer
 
     scorer = Scorer(toy_model)
     assert scorer.labels == ["hostility", "insult", "threat"]
-    hostile = f"people walk along the river and the {HOSTILE[0]} market opens"
-    calm = "people walk along the river and the market opens"
-    insult = f"bread fruit coffee {INSULTS[1]} music"
-    got = scorer.score_batch([hostile, calm, insult])
-    assert got[0].scores["hostility"] > 0.5 > got[1].scores["hostility"]
-    assert got[2].scores["insult"] > got[0].scores["insult"]
-    assert [hostile[s.start:s.end] for s in got[0].spans if s.label == "hostility"] == [HOSTILE[0]]
-    assert got[1].spans == ()
+    rows = toy_rows(60, 99)  # unseen texts of the toy task
+    results = scorer.score_batch([r["text"] for r in rows])
+    agree = sum(("hostility" in got.flags(scorer.thresholds)) == bool(row["hostility"])
+                for row, got in zip(rows, results))
+    assert agree >= 54  # 90% of unseen texts flagged right at the model's own threshold
+    from moderation.metrics import roc_auc
+
+    insult = np.array([row["insult"] for row in rows])
+    assert roc_auc(insult, np.array([got.scores["insult"] for got in results])) > 0.9
+    pointed = flagged = 0
+    for row, got in zip(rows, results):
+        found = {row["text"][s.start:s.end] for s in got.spans if s.label == "hostility"}
+        if "hostility" not in got.flags(scorer.thresholds):
+            assert not found  # no evidence is shown for a label that is not flagged
+        elif row["hostility"]:
+            flagged += 1
+            gold = {row["text"][s["start"]:s["end"]] for s in row["spans"]}
+            pointed += gold == found  # the evidence is exactly the hostile word
+    assert flagged >= 20 and pointed >= 0.8 * flagged
 
 
 def test_long_text_is_scored_in_windows_not_truncated(toy_model: Path) -> None:
@@ -60,7 +75,7 @@ def test_long_text_is_scored_in_windows_not_truncated(toy_model: Path) -> None:
     filler = " ".join(["people walk along the river"] * 30)  # far beyond one 32-token window
     text = f"{filler} {INSULTS[0]} {filler}"
     result = scorer.score(text)
-    assert result.scores["hostility"] > 0.5
+    assert "hostility" in result.flags(scorer.thresholds)
     spans = [s for s in result.spans if s.label == "hostility"]
     best = max(spans, key=lambda s: s.score)  # the strongest evidence, mapped back to the text
     assert text[best.start:best.end] == INSULTS[0]

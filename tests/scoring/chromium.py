@@ -7,6 +7,7 @@ fresh profile, no network services, and a debugging port on loopback that it pic
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import shutil
 import subprocess
@@ -113,10 +114,8 @@ class Chromium:
                 if m.get("method") == "Network.requestWillBeSent"]
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the process is ended below either way
             self.send("Browser.close")
-        except Exception:  # noqa: BLE001 - the process is ended below either way
-            pass
         try:
             self.ws.close()
         finally:

@@ -39,17 +39,46 @@ def test_score_returns_scores_flags_decision_spans_and_model(client: TestClient)
     ("they will get hurt", "review"),       # threat 0.6 over its 0.4 threshold
     ("what a vile thing to say", "reject"),  # the hostility headline at 0.95 >= reject_at 0.9
 ])
-def test_decision_follows_thresholds_and_the_headline(client: TestClient, text: str, decision: str) -> None:
+def test_decision_follows_thresholds_and_the_headline(make_client: MakeClient, text: str, decision: str) -> None:
+    client = make_client(reject_at=0.9)
     assert client.post("/v1/score", json={"text": text}).json()["decision"] == decision
 
 
-def test_reject_at_is_a_setting(make_client: MakeClient) -> None:
-    client = make_client(reject_at=0.99)
-    assert client.post("/v1/score", json={"text": "vile"}).json()["decision"] == "review"
+def test_without_a_policy_nothing_is_rejected_automatically(client: TestClient) -> None:
+    body = client.post("/v1/score", json={"text": "vile"}).json()
+    assert body["flags"] == ["hostility"] and body["decision"] == "review"
 
 
-def test_labels_select_what_is_returned_but_the_decision_weighs_all(client: TestClient) -> None:
-    body = client.post("/v1/score", json={"text": "you vile idiot", "labels": ["insult"]}).json()
+POLICY = """
+[labels]
+hostility = { review = 0.5, reject = 0.9 }
+
+[communities.kids.labels]
+hostility = { review = 0.3, reject = 0.6 }
+insult = { review = 0.9 }
+"""
+
+
+def test_policy_file_and_its_communities_decide(make_client: MakeClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    policy = tmp_path / "policy.toml"
+    policy.write_text(POLICY)
+    client = make_client(policy=policy)
+    text = {"text": "you awful idiot"}  # hostility 0.7, insult 0.8
+    default = client.post("/v1/score", json=text).json()
+    assert (default["flags"], default["decision"]) == (["hostility", "insult"], "review")
+    kids = client.post("/v1/score", json={**text, "community": "kids"}).json()
+    assert (kids["flags"], kids["decision"]) == (["hostility"], "reject")
+    r = client.post("/v1/score", json={**text, "community": "chess"})
+    assert r.status_code == 422 and "unknown community 'chess'; communities: kids" in error_of(r)["message"]
+    labels = client.get("/v1/labels").json()
+    assert labels["communities"] == ["kids"] and labels["policy"] == "policy"
+    assert (labels["labels"][0]["review"], labels["labels"][0]["reject"]) == (0.5, 0.9)
+    batch = client.post("/v1/score/batch", json={"items": [{"id": "a", **text}], "community": "kids"}).json()
+    assert batch["results"][0]["decision"] == "reject"
+
+
+def test_labels_select_what_is_returned_but_the_decision_weighs_all(make_client: MakeClient) -> None:
+    body = make_client(reject_at=0.9).post("/v1/score", json={"text": "you vile idiot", "labels": ["insult"]}).json()
     assert body["scores"] == {"insult": 0.8}
     assert body["flags"] == ["insult"]
     assert body["spans"] == []
@@ -62,8 +91,8 @@ def test_unknown_label_and_unknown_community_are_named(client: TestClient) -> No
     message = error_of(r)["message"]
     assert "'sarcasm'" in message and "hostility, insult, threat, propaganda" in message
     r = client.post("/v1/score", json={"text": "hello", "community": "gardening"})
-    assert r.status_code == 422 and "'gardening'" in error_of(r)["message"]
-    assert client.post("/v1/score", json={"text": "hello", "community": "default"}).status_code == 200
+    assert r.status_code == 422
+    assert "unknown community 'gardening'; communities: none" in error_of(r)["message"]
 
 
 @pytest.mark.parametrize(("body", "field", "words"), [
@@ -121,7 +150,8 @@ def test_wrong_method_and_path_are_json_errors(client: TestClient) -> None:
 
 # Batches ----------------------------------------------------------------------------------------
 
-def test_batch_keeps_input_order_and_a_bad_item_does_not_sink_the_others(client: TestClient, fake: FakeScorer) -> None:
+def test_batch_keeps_input_order_and_a_bad_item_does_not_sink_the_others(make_client: MakeClient) -> None:
+    client = make_client(reject_at=0.9)
     items = [
         {"id": "1", "text": "vile"},
         {"id": "2", "text": ""},
@@ -166,6 +196,9 @@ def test_thread_upload_comes_back_parsed_with_every_comment_scored(client: TestC
         assert got["source"] == "wordpress-export.xml" and got["format"] == want.format
         assert [c["id"] for c in got["comments"]] == [c.id for c in want.comments]
         for comment, original in zip(got["comments"], want.comments, strict=True):
+            # The record moderation score writes, and the comment's own fields.
+            assert comment["thread"] == {"source": "wordpress-export.xml", "title": want.article.title}
+            assert comment["kind"] == "comment" and comment["author"] == original.author
             assert comment["text"] == original.text
             assert ("scores" in comment) != ("error" in comment)
             if "scores" in comment:
@@ -193,8 +226,9 @@ def test_thread_comment_with_empty_text_gets_an_error_record(client: TestClient)
     thread = {"source": "s", "comments": [{"id": "a", "text": "vile"}, {"id": "b", "text": ""}]}
     body = client.post("/v1/threads", content=json.dumps(thread).encode()).json()
     comments = body["threads"][0]["comments"]
-    assert comments[0]["decision"] == "reject"
-    assert comments[1]["error"]["message"] == "the text is empty"
+    assert comments[0]["flags"] == ["hostility"]
+    assert comments[1]["error"] == {"code": 422, "message": "the text is empty"}
+    assert comments[1]["id"] == "b" and "scores" not in comments[1]
     assert (body["scored"], body["failed"]) == (1, 1)
 
 
@@ -268,9 +302,10 @@ def test_labels_come_from_the_model(client: TestClient) -> None:
     body = client.get("/v1/labels").json()
     assert [label["name"] for label in body["labels"]] == ["hostility", "insult", "threat", "propaganda"]
     assert body["labels"][1] == {"name": "insult", "group": "hostility", "headline": False,
-                                 "description": "Insulting.", "threshold": 0.6, "spans": False}
+                                 "description": "Insulting.", "threshold": 0.6, "review": 0.6,
+                                 "reject": None, "spans": False}
     assert body["labels"][0]["headline"] and body["labels"][0]["spans"]
-    assert body["reject_at"] == 0.9 and body["communities"] == ["default"]
+    assert body["policy"] == "model thresholds" and body["communities"] == []
     models = client.get("/v1/models").json()["models"]
     assert models == [{"name": "fake", "version": "7", "base_model": "none", "finetune": "lora",
                        "labels": ["hostility", "insult", "threat", "propaganda"], "max_length": 256,

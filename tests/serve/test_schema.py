@@ -4,7 +4,6 @@ and invalid bodies, parameters and headers for every operation. Bad input must b
 
 from __future__ import annotations
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -20,15 +19,15 @@ from serve.settings import Settings
 from tests.serve.fakes import FakeScorer
 
 
-@pytest.fixture(scope="module")
-def api_schema() -> schemathesis.BaseSchema:
-    # Small limits, so generated bodies also cross them.
+def _app():  # type: ignore[no-untyped-def]
+    # Small limits, so generated bodies also cross them. The fake model loads (in the lifespan)
+    # on the first request, not here.
     app = create_app(Settings(max_text_bytes=200, max_body_bytes=4096, max_upload_bytes=8192))
     app.dependency_overrides[load_scorer] = lambda _settings: FakeScorer()
-    return schemathesis.openapi.from_asgi("/openapi.json", app)
+    return app
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+schema = schemathesis.openapi.from_asgi("/openapi.json", _app())
 
 
 @schema.parametrize()

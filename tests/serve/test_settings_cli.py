@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,15 +50,29 @@ def test_empty_keys_file_is_refused(tmp_path: Path) -> None:
         load_settings(api_keys_file=empty)
 
 
-def _moderation(*args: str) -> subprocess.CompletedProcess[str]:
+def _moderation(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "moderation.cli", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})})
 
 
 def test_serve_refuses_a_missing_model_in_one_line(tmp_path: Path) -> None:
     done = _moderation("serve", "--model", str(tmp_path / "nowhere"), "--port", "0")
     assert done.returncode == 2
     assert "config.json is missing" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_serve_refuses_a_bad_policy_in_one_line(tmp_path: Path) -> None:
+    from moderation.modeldir import LabelInfo, ModelInfo, write_model_info
+
+    model = tmp_path / "model"
+    write_model_info(ModelInfo(path=model, name="m", version="1", labels=(LabelInfo("hostility", "hostility"),),
+                               base_name=str(tmp_path), base_sha256="0"))
+    (tmp_path / "config.json").write_text("{}")  # a "local base" for the pre-flight check
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[labels]\nhostilty = { review = 0.5 }\n")
+    done = _moderation("serve", "--model", str(model), "--port", "0", env={"MODERATION_POLICY": str(policy)})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "hostilty: not a label of model 'm'" in done.stderr
 
 
 def test_serve_refuses_a_bad_setting_in_one_line() -> None:
@@ -74,3 +90,11 @@ def test_building_the_app_loads_no_model_and_help_lists_serve() -> None:
     help_text = _moderation("serve", "--help").stdout
     for option in ("--host", "--port", "--model", "--workers", "MODERATION_"):
         assert option in help_text
+
+
+def test_every_setting_is_documented() -> None:
+    from serve.settings import Settings
+
+    readme = (REPO / "serve" / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `(MODERATION_[A-Z_]+)` \|", readme, flags=re.M))
+    assert documented == {f"MODERATION_{name.upper()}" for name in Settings.model_fields}

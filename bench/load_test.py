@@ -1,0 +1,228 @@
+"""Load test of the scoring service: single comments at 1, 8 and 32 concurrent clients.
+
+Starts ``moderation serve`` on a free loopback port with the given model (default: the shipped
+``models/default``), waits until it is ready, then for each concurrency level runs that many
+clients in a closed loop (each sends its next request when the last one is answered) for a
+bounded number of requests and time. Prints requests/s, latency percentiles, the mean
+micro-batch size the server formed (from its /metrics) and the server's resident memory.
+
+    python bench/load_test.py --model models/default
+    python bench/load_test.py --model DIR --concurrency 1,8,32 --requests 600 --workers 1
+
+The client runs on the same machine as the server and takes CPU from it: figures are for the
+pair, on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from moderation.modeldir import default_model_dir  # noqa: E402
+
+# Comments of everyday length (10 to 80 words), written for this benchmark.
+COMMENTS = [
+    "Thanks for the update, the new timetable works much better for us.",
+    "I really doubt the council has thought this through. Where is the money supposed to come from?",
+    "This is the dumbest article I have read all week, and the author clearly has no idea what a ferry costs.",
+    "We walked the river path on Sunday and the new benches are lovely. Well done to the volunteers who "
+    "built them, it must have taken weeks.",
+    "People like you are the reason nothing ever changes in this town.",
+    "Does anyone know whether the market will still open on Saturdays during the roadworks? The article "
+    "does not say and the council website has not been updated since March.",
+    "Absolute rubbish. Sack the lot of them.",
+    "My grandmother took that ferry every day for forty years. Closing it would cut the east bank off from "
+    "the clinic, the school and the shops, and the bus detour adds almost an hour each way. I hope the "
+    "councillors who voted for the budget cut will explain themselves at the next public meeting.",
+    "Good point, though I think the second half of the piece undersells how much the tourist season helps.",
+    "Typical. They always find money for their own offices but never for the people who actually live here.",
+    "Can we please keep the comments civil? There are real families affected by this decision.",
+    "lol",
+]
+
+
+@dataclass
+class Level:
+    clients: int
+    requests: int
+    errors: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    mean_batch: float
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def memory_mb(pid: int) -> tuple[float, float]:
+    """Resident and peak resident memory (MB) of ``pid`` and its children (uvicorn workers)."""
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    rss = peak = 0.0
+    for p in pids:
+        status = Path(f"/proc/{p}/status").read_text()
+        rss += int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+        peak += int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+    return rss, peak
+
+
+def batch_totals(url: str) -> tuple[float, float]:
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    count = re.search(r"^moderation_model_batch_size_count (\S+)$", text, re.M)
+    total = re.search(r"^moderation_model_batch_size_sum (\S+)$", text, re.M)
+    return (float(count.group(1)) if count else 0.0, float(total.group(1)) if total else 0.0)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+async def run_level(url: str, clients: int, requests: int, max_seconds: float) -> tuple[list[float], int, float]:
+    latencies: list[float] = []
+    errors = 0
+    sent = 0
+    deadline = time.perf_counter() + max_seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+
+        async def one_client(offset: int) -> None:
+            nonlocal errors, sent
+            i = offset
+            while sent < requests and time.perf_counter() < deadline:
+                sent += 1
+                start = time.perf_counter()
+                try:
+                    r = await client.post("/v1/score", json={"text": COMMENTS[i % len(COMMENTS)]})
+                    ok = r.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append(time.perf_counter() - start)
+                errors += not ok
+                i += clients
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one_client(c) for c in range(clients)))
+        elapsed = time.perf_counter() - start
+    return latencies, errors, elapsed
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"the server exited:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    process.terminate()
+    sys.exit(f"the server was not ready within {timeout:.0f} s:\n{log.read_text()}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=str(default_model_dir()), help="model directory (default: models/default)")
+    parser.add_argument("--concurrency", default="1,8,32", help="client counts, comma-separated")
+    parser.add_argument("--requests", type=int, default=600, help="requests per level")
+    parser.add_argument("--max-seconds", type=float, default=60, help="time limit per level")
+    parser.add_argument("--warmup", type=int, default=30, help="requests before measuring")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--threads", type=int, help="torch threads per worker (MODERATION_THREADS)")
+    parser.add_argument("--max-wait-ms", type=float, help="micro-batch wait (MODERATION_MAX_WAIT_MS)")
+    parser.add_argument("-o", "--output", help="also save the results as JSON")
+    args = parser.parse_args(argv)
+    levels = [int(c) for c in args.concurrency.split(",")]
+    if not (Path(args.model) / "config.json").is_file():
+        sys.exit(f"no model at {args.model}: pass --model DIR")
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "MODERATION_ACCESS_LOG": "false", "MODERATION_RATE_LIMIT": "0"}
+    if args.threads:
+        env["MODERATION_THREADS"] = str(args.threads)
+    if args.max_wait_ms is not None:
+        env["MODERATION_MAX_WAIT_MS"] = str(args.max_wait_ms)
+    log = Path(tempfile.mkstemp(prefix="moderation-serve-", suffix=".log")[1])
+    with open(log, "wb") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moderation.cli", "serve", "--model", args.model, "--port", str(port),
+             "--workers", str(args.workers)],
+            cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    results: list[Level] = []
+    try:
+        started = time.perf_counter()
+        wait_ready(url, process, log, timeout=300)
+        ready_s = time.perf_counter() - started
+        idle_rss, _ = memory_mb(process.pid)
+        asyncio.run(run_level(url, 4, args.warmup, 60))
+        for clients in levels:
+            before = batch_totals(url)
+            latencies, errors, elapsed = asyncio.run(run_level(url, clients, args.requests, args.max_seconds))
+            after = batch_totals(url)
+            calls, texts = after[0] - before[0], after[1] - before[1]
+            results.append(Level(
+                clients=clients, requests=len(latencies), errors=errors, seconds=round(elapsed, 2),
+                rps=round(len(latencies) / elapsed, 1),
+                p50_ms=round(statistics.median(latencies) * 1000, 1),
+                p95_ms=round(percentile(latencies, 95) * 1000, 1),
+                p99_ms=round(percentile(latencies, 99) * 1000, 1),
+                mean_batch=round(texts / calls, 2) if calls else 0.0,
+            ))
+        rss, peak = memory_mb(process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+    print(f"model: {args.model}; workers: {args.workers}; cores: {os.cpu_count()}; "
+          f"ready in {ready_s:.1f} s; single comments of {min(map(len, COMMENTS))}-"
+          f"{max(map(len, COMMENTS))} characters")
+    print()
+    print("| clients | requests | errors | req/s | p50 ms | p95 ms | p99 ms | mean batch |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r.clients} | {r.requests} | {r.errors} | {r.rps} | {r.p50_ms} | {r.p95_ms} | "
+              f"{r.p99_ms} | {r.mean_batch} |")
+    print()
+    print(f"server memory (RSS): {idle_rss:.0f} MB when ready, {rss:.0f} MB after the run, "
+          f"{peak:.0f} MB peak")
+    if args.output:
+        Path(args.output).write_text(json.dumps({
+            "model": args.model, "workers": args.workers, "ready_s": round(ready_s, 1),
+            "rss_mb": {"ready": round(idle_rss), "after": round(rss), "peak": round(peak)},
+            "levels": [asdict(r) for r in results]}, indent=2) + "\n")
+    return 1 if any(r.errors for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
