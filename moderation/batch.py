@@ -225,19 +225,21 @@ def _flat_events(
             yield ThreadStart(current)
         data = {k: row.get(k) for k in ("author", "posted_at", "parent_id", "status", "url")}
         data = {k: (None if v == "" else v) for k, v in data.items()}
-        data["id"] = row.get("id") if row.get("id") not in (None, "") else str(number)
+        given_id = row.get("id") not in (None, "")
+        data["id"] = row["id"] if given_id else str(number)  # no id: the line the row starts on
         data["text"] = row.get(text_field)
+        skip_id = str(data["id"]) if given_id else where
         if not isinstance(data["text"], str):
             why = (f"no {text_field!r} field" if data["text"] is None
                    else f"{text_field!r} must be a string, got {type(data['text']).__name__}")
             bad.append(f"{where}: {why}")
-            yield Skipped(current, str(data["id"]), why)
+            yield Skipped(current, skip_id, why)
             continue
         try:
             comment = Comment.from_dict(data, where)
         except ValueError as exc:
             bad.append(str(exc))
-            yield Skipped(current, str(data["id"]), str(exc))
+            yield Skipped(current, skip_id, str(exc))
             continue
         yield Item(current, comment) if comment.text.strip() else Skipped(current, comment.id, "empty")
     if bad:

@@ -120,18 +120,10 @@ def _evaluation_examples(args: argparse.Namespace, scorer: Any) -> list[Any]:
 
     groups = scorer.info.groups
     if args.recipe:
-        from training.config import TrainingArguments
-        from training.recipes import load_recipe
+        from training.recipes import validation_split
 
-        settings_file = Path(args.model) / "training_config.json"
-        settings = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
-        settings = {k: v for k, v in settings.items() if k in TrainingArguments.__dataclass_fields__}
-        settings.update(recipe=args.recipe, resume=False)
-        if args.data_dir:
-            settings["data_dir"] = args.data_dir
-        config = TrainingArguments.from_dict(settings)
-        _, examples, _ = load_recipe(args.recipe, Path(config.data_dir), config,
-                                     lambda message: print(message, file=sys.stderr))
+        examples = validation_split(Path(args.model), args.recipe, args.data_dir,
+                                    lambda message: print(message, file=sys.stderr))
     else:
         report = LoadReport()
         mapping = load_mapping(args.mapping) if args.mapping else None

@@ -113,9 +113,11 @@ def evaluate(scorer: Scorer, examples: Sequence[Example],
     return report
 
 
-def evaluate_by_source(scorer: Scorer, examples: Sequence[Example]) -> dict[str, EvalReport]:
+def evaluate_by_source(scorer: Scorer, examples: Sequence[Example],
+                       raw: Sequence[RawOutput] | None = None) -> dict[str, EvalReport]:
     """One report per ``Example.source`` (dataset), scoring every example once."""
-    raw = scorer.raw_batch([ex.text for ex in examples])
+    if raw is None:
+        raw = scorer.raw_batch([ex.text for ex in examples])
     groups: dict[str, list[int]] = {}
     for i, ex in enumerate(examples):
         groups.setdefault(ex.source, []).append(i)

@@ -197,3 +197,21 @@ def recipe_config(name: str) -> str | None:
     """The training settings file a recipe ships (``recipes/NAME.toml``), if any."""
     path = Path(__file__).with_name(f"{name}.toml")
     return str(path) if path.is_file() else None
+
+
+def validation_split(model_dir: Path, recipe: str, data_dir: str | None, log: Log) -> list[Example]:
+    """A recipe's validation split rebuilt with the settings ``model_dir`` was trained with
+    (seed, validation share, caps), so it is exactly the split the model was tuned on."""
+    import json
+
+    from training.config import TrainingArguments
+
+    settings_file = model_dir / "training_config.json"
+    settings = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
+    settings = {k: v for k, v in settings.items() if k in TrainingArguments.__dataclass_fields__}
+    settings.update(recipe=recipe, resume=False)
+    if data_dir:
+        settings["data_dir"] = data_dir
+    config = TrainingArguments.from_dict(settings)
+    _, validation, _ = load_recipe(recipe, Path(config.data_dir), config, log)
+    return validation
