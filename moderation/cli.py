@@ -107,9 +107,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if len(results) == 2:
         print()
         print(format_table(results[0], results[1]))
-    if args.output:
-        write_json(Path(args.output), saved)
-        print(f"saved to {args.output}", file=sys.stderr)
+    output = Path(args.output or f"evaluation-{scorer.info.name}.json")
+    write_json(output, saved)
+    print(f"saved to {output}", file=sys.stderr)
     return 0
 
 
@@ -296,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--compare", metavar="DIR2", help="a second model, side by side")
     e.add_argument("--base", help="override the base encoder directory")
     e.add_argument("--batch-size", type=int, default=32)
-    e.add_argument("-o", "--output", metavar="FILE", help="save the metrics as JSON")
+    e.add_argument("-o", "--output", metavar="FILE",
+                   help="where to save the metrics as JSON (default: evaluation-MODEL.json)")
     e.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser(

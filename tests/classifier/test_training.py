@@ -238,7 +238,8 @@ def test_real_packaged_base_loads_offline() -> None:
 
 
 def test_evaluate_by_source_gives_one_table_per_dataset(
-    toy_model: Path, toy_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    toy_model: Path, toy_files: tuple[Path, Path], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from moderation.cli import main
 
@@ -253,3 +254,6 @@ def test_evaluate_by_source_gives_one_table_per_dataset(
     assert saved["val"]["examples"] == 120 and saved["other"]["examples"] == 80
     assert main(["evaluate", "--model", str(toy_model)]) == 2
     assert "give labelled files with --data, or --recipe" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)  # without -o the metrics are saved next to the caller
+    assert main(["evaluate", "--model", str(toy_model), "--data", str(other)]) == 0
+    assert json.loads((tmp_path / "evaluation-toy.json").read_text())["a"]["examples"] == 80
