@@ -3,11 +3,13 @@ flat comment lists, CSV, policies, summary, bad inputs, the progress bar."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import pty
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -287,24 +289,24 @@ def test_progress_bar_on_a_terminal_only(toy_model: Path, tmp_path: Path,
     out = tmp_path / "scores.jsonl"
     master, slave = pty.openpty()
     terminal = os.fdopen(slave, "w", encoding="utf-8")
+    shown: list[bytes] = []
+
+    def drain() -> None:  # read the terminal while the run writes to it, so it never blocks
+        with contextlib.suppress(OSError):
+            while block := os.read(master, 65536):
+                shown.append(block)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
     monkeypatch.setattr(sys, "stderr", terminal)
     code = main(["score", str(corpus), "--model", str(toy_model), "-o", str(out), "--chunk", "32"])
     terminal.flush()
     monkeypatch.undo()
-    shown = b""
-    os.set_blocking(master, False)
-    while True:
-        try:
-            block = os.read(master, 65536)
-        except BlockingIOError:
-            break
-        if not block:
-            break
-        shown += block
-    terminal.close()
+    terminal.close()  # the reader sees the end of the terminal's output
+    reader.join(timeout=10)
     os.close(master)
     assert code == 0
-    text = shown.decode("utf-8", "replace")
+    text = b"".join(shown).decode("utf-8", "replace")
     assert "comments" in text and "/s" in text and "\r" in text
     assert "1,500 comments" in text and "ETA" in text  # the total was counted in the background
     assert "scored 1500 comment(s) in 30 thread(s)" in text

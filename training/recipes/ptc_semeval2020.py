@@ -46,6 +46,14 @@ MERGED = {
     "Whataboutism,Straw_Men,Red_Herring": ("whataboutism", "straw_man", "red_herring"),
     "Bandwagon,Reductio_ad_hitlerum": ("bandwagon", "reductio_ad_hitlerum"),
 }
+# Cues that say which member of a merged class a span is: a likening to Nazis is reductio ad
+# hitlerum, a "what about ..." is whataboutism. A span with no cue leaves its members unknown.
+CUES = {
+    "reductio_ad_hitlerum": re.compile(
+        r"\b(hitler\w*|nazi\w*|goebbels|fascis\w*|third reich|gestapo|ss officers?|mussolini|"
+        r"stalin\w*|holocaust)\b", re.I),
+    "whataboutism": re.compile(r"\b(what|how) about\b", re.I),
+}
 # Lines with no letter or digit (rules, ellipses) are layout, not sentences.
 _WORDY = re.compile(r"\w")
 
@@ -84,10 +92,16 @@ def _example(line: str, offset: int, annotations: list[Annotation]) -> Example:
     end = offset + len(line)
     spans: list[Span] = []
     present: set[str] = set()
+    cued: set[str] = set()
     for technique, start, stop in annotations:
-        # A merged class is evidence of propaganda, not of any one member.
-        clipped = Span(max(start, offset) - offset, min(stop, end) - offset,
-                       TECHNIQUES.get(technique, "propaganda"))
+        # A merged class is evidence of propaganda, and of a member only where a cue says which.
+        label = TECHNIQUES.get(technique, "propaganda")
+        s, e = max(start, offset) - offset, min(stop, end) - offset
+        for member in MERGED.get(technique, ()):
+            if s < e and member in CUES and CUES[member].search(line[s:e]):
+                label = member
+                cued.add(member)
+        clipped = Span(s, e, label)
         if clipped.start < clipped.end and (visible := visible_spans(line, [clipped])):
             present.add(technique)
             spans += visible
@@ -98,6 +112,7 @@ def _example(line: str, offset: int, annotations: list[Annotation]) -> Example:
             labels.update(dict.fromkeys(members, 0.0))
             annotated.update(members)
     labels["propaganda"] = float(bool(present))
+    labels.update(dict.fromkeys(cued, 1.0))
     return Example(line, labels, tuple(spans), frozenset(annotated), NAME)
 
 
@@ -140,6 +155,8 @@ RECIPE = DatasetRecipe(
         **{upstream: ours for upstream, ours in TECHNIQUES.items()},
         **{upstream: f"{', '.join(members)} unknown where present (0 where absent); propaganda 1"
            for upstream, members in MERGED.items()},
+        "merged span likening to Nazis / Hitler / fascists": "reductio_ad_hitlerum 1",
+        "merged span starting 'what about' / 'how about'": "whataboutism 1",
         "any technique on the line": "propaganda 1 (else 0)",
     },
     load=load,
