@@ -9,8 +9,9 @@ micro-batch size the server formed (from its /metrics) and the server's resident
     python bench/load_test.py --model models/default
     python bench/load_test.py --model DIR --concurrency 1,8,32 --requests 600 --workers 1
 
-The client runs on the same machine as the server and takes CPU from it: figures are for the
-pair, on loopback.
+The client runs on the same machine as the server and takes CPU from it (little: it speaks
+HTTP/1.1 on raw asyncio streams), so figures are for the pair, on loopback; the load average
+printed with them says how busy the machine was otherwise.
 """
 
 from __future__ import annotations
@@ -198,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (Path(args.model) / "config.json").is_file():
         sys.exit(f"no model at {args.model}: pass --model DIR")
 
+    load_before = os.getloadavg()[0]  # other work on the machine skews every figure
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "MODERATION_ACCESS_LOG": "false", "MODERATION_RATE_LIMIT": "0"}
@@ -240,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             process.kill()
 
     print(f"model: {args.model}; workers: {args.workers}; cores: {os.cpu_count()}; "
+          f"load average before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f}; "
           f"ready in {ready_s:.1f} s; single comments of {min(map(len, COMMENTS))}-"
           f"{max(map(len, COMMENTS))} characters")
     print()

@@ -8,7 +8,6 @@ does ``uvicorn --factory serve.app:app_from_env``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -40,8 +39,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     loader = app.dependency_overrides.get(load_scorer, load_scorer)
     start = time.perf_counter()
-    # In a thread: loading takes seconds, and the loop should stay responsive meanwhile.
-    scorer = await asyncio.to_thread(loader, settings)
+    # uvicorn serves nothing until the lifespan has started, so loading may block here.
+    scorer = loader(settings)
     service = Service(scorer, settings, app.state.metrics)
     try:
         probe_ms = await service.start()

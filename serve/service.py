@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+import tomllib
 from collections.abc import Sequence
 from typing import Any, Protocol
-
-import tomllib
 
 from moderation.errors import ConfigError
 from moderation.modeldir import ModelInfo

@@ -73,6 +73,6 @@ def toy_model(tiny_base: Path, toy_files: tuple[Path, Path], tmp_path_factory: p
         data=[str(toy_files[0])], validation=[str(toy_files[1])], out=str(out), base=str(tiny_base),
         labels=["hostility", "insult", "threat"], epochs=10, batch_size=16, max_length=32,
         score_max_length=32, stride=8, learning_rate=3e-3, lora_alpha=64, head_learning_rate=0.1,
-        threads=2,
+        threads=1,
     ), log=lambda message: None)
     return out
