@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -132,3 +132,26 @@ class Deduper:
             return False
         self.seen.add(text)
         return True
+
+
+# A row of a dataset labelled by class: its raw text and our labels, or a reason to skip it.
+LabelledRow = tuple[str, "Mapping[str, float] | str"]
+
+
+def class_examples(rows: Iterable[LabelledRow], source: str, report: LoadReport,
+                   clean: Callable[[str], str] = clean_post) -> list[Example]:
+    """Examples from rows whose labels come from a class column: texts cleaned, rows with a
+    skip reason, empty texts and repeated texts counted in ``report`` and left out."""
+    dedupe = Deduper(report)
+    examples = []
+    for raw, labels in rows:
+        report.rows += 1
+        if isinstance(labels, str):
+            report.skip(labels)
+            continue
+        text = clean(raw)
+        if not text:
+            report.skip("empty text")
+        elif dedupe.first(text):
+            examples.append(Example(text, dict(labels), source=source))
+    return examples

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from moderation.errors import DataError
 from moderation.labelled import Example, LoadReport
-from training.recipes.base import DatasetRecipe, Deduper, clean_post, read_table, require
+from training.recipes.base import DatasetRecipe, LabelledRow, class_examples, read_table, require
 
 NAME = "davidson2017"
 FILE = "labeled_data.csv"
@@ -19,23 +20,17 @@ CLASSES = {
 
 
 def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
-    report = report if report is not None else LoadReport()
     require(folder, FILE)
     path = folder / FILE
-    dedupe = Deduper(report)
-    examples = []
-    for number, row in enumerate(read_table(path, ("tweet", "class")), 2):
-        report.rows += 1
-        labels = CLASSES.get(row["class"].strip())
-        if labels is None:
-            raise DataError(f"{path}:{number}: class {row['class']!r} is not 0, 1 or 2")
-        text = clean_post(row["tweet"])
-        if not text:
-            report.skip("empty text")
-            continue
-        if dedupe.first(text):
-            examples.append(Example(text, dict(labels), source=NAME))
-    return examples
+
+    def rows() -> Iterator[LabelledRow]:
+        for number, row in enumerate(read_table(path, ("tweet", "class")), 2):
+            labels = CLASSES.get(row["class"].strip())
+            if labels is None:
+                raise DataError(f"{path}:{number}: class {row['class']!r} is not 0, 1 or 2")
+            yield row["tweet"], labels
+
+    return class_examples(rows(), NAME, report if report is not None else LoadReport())
 
 
 RECIPE = DatasetRecipe(

@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from moderation.errors import DataError
 from moderation.labelled import Example, LoadReport
-from training.recipes.base import DatasetRecipe, Deduper, read_table, require
+from training.recipes.base import DatasetRecipe, LabelledRow, class_examples, read_table, require
 
 NAME = "hatexplain"
 FILE = "092-HateXplain.csv"
@@ -22,26 +23,21 @@ CATEGORIES = {
 
 
 def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
-    report = report if report is not None else LoadReport()
     require(folder, FILE)
     path = folder / FILE
-    dedupe = Deduper(report)
-    examples = []
-    for number, row in enumerate(read_table(path, ("text", "category")), 2):
-        report.rows += 1
-        category = row["category"].strip()
-        if category == UNDECIDED:
-            report.skip("undecided: annotators split three ways")
-            continue
-        if category not in CATEGORIES:
-            raise DataError(f"{path}:{number}: category {category!r} is not 0-3")
-        text = row["text"].strip()
-        if not text:
-            report.skip("empty text")
-            continue
-        if dedupe.first(text):
-            examples.append(Example(text, dict(CATEGORIES[category]), source=NAME))
-    return examples
+
+    def rows() -> Iterator[LabelledRow]:
+        for number, row in enumerate(read_table(path, ("text", "category")), 2):
+            category = row["category"].strip()
+            if category == UNDECIDED:
+                yield row["text"], "undecided: annotators split three ways"
+            elif category not in CATEGORIES:
+                raise DataError(f"{path}:{number}: category {category!r} is not 0-3")
+            else:
+                yield row["text"], CATEGORIES[category]
+
+    # The posts are already lower-cased with punctuation stripped: nothing to clean but spaces.
+    return class_examples(rows(), NAME, report if report is not None else LoadReport(), str.strip)
 
 
 RECIPE = DatasetRecipe(

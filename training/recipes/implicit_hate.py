@@ -9,11 +9,12 @@ unknown rather than 0 (they remain identity_attack negatives).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from moderation.errors import DataError
 from moderation.labelled import Example, LoadReport
-from training.recipes.base import DatasetRecipe, Deduper, clean_post, read_table, require
+from training.recipes.base import DatasetRecipe, LabelledRow, class_examples, read_table, require
 
 NAME = "implicit-hate"
 FILE = "implicit_hate_v1_stg1_posts.tsv"
@@ -25,23 +26,18 @@ CLASSES = {
 
 
 def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
-    report = report if report is not None else LoadReport()
     require(folder, FILE)
     path = folder / FILE
-    dedupe = Deduper(report)
-    examples = []
-    for number, row in enumerate(read_table(path, ("post", "class"), delimiter="\t"), 2):
-        report.rows += 1
-        labels = CLASSES.get(row["class"].strip())
-        if labels is None:
-            raise DataError(f"{path}:{number}: class {row['class']!r} is not one of {', '.join(CLASSES)}")
-        text = clean_post(row["post"])
-        if not text:
-            report.skip("empty text")
-            continue
-        if dedupe.first(text):
-            examples.append(Example(text, dict(labels), source=NAME))
-    return examples
+
+    def rows() -> Iterator[LabelledRow]:
+        for number, row in enumerate(read_table(path, ("post", "class"), delimiter="\t"), 2):
+            labels = CLASSES.get(row["class"].strip())
+            if labels is None:
+                raise DataError(f"{path}:{number}: class {row['class']!r} is not one of "
+                                f"{', '.join(CLASSES)}")
+            yield row["post"], labels
+
+    return class_examples(rows(), NAME, report if report is not None else LoadReport())
 
 
 RECIPE = DatasetRecipe(

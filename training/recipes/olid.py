@@ -9,11 +9,12 @@ may not swear.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from moderation.errors import DataError
 from moderation.labelled import Example, LoadReport
-from training.recipes.base import DatasetRecipe, Deduper, clean_post, read_table, require
+from training.recipes.base import DatasetRecipe, LabelledRow, class_examples, read_table, require
 
 NAME = "olid"
 FILE = "olid-training-v1.0.tsv"
@@ -25,25 +26,19 @@ LABELS: dict[tuple[str, str], dict[str, float]] = {
 
 
 def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
-    report = report if report is not None else LoadReport()
     require(folder, FILE)
     path = folder / FILE
-    dedupe = Deduper(report)
-    examples = []
     # Tweets keep their quote characters as text: OLID's TSV does not quote fields.
-    rows = read_table(path, ("tweet", "subtask_a", "subtask_b"), delimiter="\t", quoted=False)
-    for number, row in enumerate(rows, 2):
-        report.rows += 1
-        key = (row["subtask_a"].strip(), row["subtask_b"].strip())
-        if key not in LABELS:
-            raise DataError(f"{path}:{number}: unexpected subtask_a/subtask_b {key[0]}/{key[1]}")
-        text = clean_post(row["tweet"])
-        if not text:
-            report.skip("empty text")
-            continue
-        if dedupe.first(text):
-            examples.append(Example(text, dict(LABELS[key]), source=NAME))
-    return examples
+    table = read_table(path, ("tweet", "subtask_a", "subtask_b"), delimiter="\t", quoted=False)
+
+    def rows() -> Iterator[LabelledRow]:
+        for number, row in enumerate(table, 2):
+            key = (row["subtask_a"].strip(), row["subtask_b"].strip())
+            if key not in LABELS:
+                raise DataError(f"{path}:{number}: unexpected subtask_a/subtask_b {key[0]}/{key[1]}")
+            yield row["tweet"], LABELS[key]
+
+    return class_examples(rows(), NAME, report if report is not None else LoadReport())
 
 
 RECIPE = DatasetRecipe(

@@ -6,11 +6,12 @@ drew them from the same heated searches and many are offensive without being hat
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from moderation.errors import DataError
 from moderation.labelled import Example, LoadReport
-from training.recipes.base import DatasetRecipe, Deduper, clean_post, read_lines, require
+from training.recipes.base import DatasetRecipe, LabelledRow, class_examples, read_lines, require
 
 NAME = "tweeteval-hate"
 SPLITS = ("train", "val")
@@ -18,28 +19,23 @@ VALUES = {"0": {"identity_attack": 0.0}, "1": {"identity_attack": 1.0, "hostilit
 
 
 def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
-    report = report if report is not None else LoadReport()
     require(folder, *(f"{split}_{kind}.txt" for split in SPLITS for kind in ("text", "labels")))
-    dedupe = Deduper(report)
-    examples = []
-    for split in SPLITS:
-        texts = read_lines(folder / f"{split}_text.txt")
-        values = read_lines(folder / f"{split}_labels.txt")
-        if len(texts) != len(values):
-            raise DataError(f"{folder / f'{split}_labels.txt'}: {len(values)} labels for "
-                            f"{len(texts)} tweets in {split}_text.txt")
-        for number, (raw, value) in enumerate(zip(texts, values, strict=True), 1):
-            report.rows += 1
-            labels = VALUES.get(value.strip())
-            if labels is None:
-                raise DataError(f"{folder / f'{split}_labels.txt'}:{number}: label {value!r} is not 0 or 1")
-            text = clean_post(raw)
-            if not text:
-                report.skip("empty text")
-                continue
-            if dedupe.first(text):
-                examples.append(Example(text, dict(labels), source=NAME))
-    return examples
+
+    def rows() -> Iterator[LabelledRow]:
+        for split in SPLITS:
+            texts = read_lines(folder / f"{split}_text.txt")
+            values = read_lines(folder / f"{split}_labels.txt")
+            if len(texts) != len(values):
+                raise DataError(f"{folder / f'{split}_labels.txt'}: {len(values)} labels for "
+                                f"{len(texts)} tweets in {split}_text.txt")
+            for number, (raw, value) in enumerate(zip(texts, values, strict=True), 1):
+                labels = VALUES.get(value.strip())
+                if labels is None:
+                    raise DataError(f"{folder / f'{split}_labels.txt'}:{number}: label {value!r} "
+                                    "is not 0 or 1")
+                yield raw, labels
+
+    return class_examples(rows(), NAME, report if report is not None else LoadReport())
 
 
 RECIPE = DatasetRecipe(
