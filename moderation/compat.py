@@ -11,6 +11,8 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
+import warnings  # noqa: E402
+
 import transformers  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -18,6 +20,8 @@ from moderation.errors import ModelLoadError  # noqa: E402
 
 transformers.logging.set_verbosity_error()
 transformers.logging.disable_progress_bar()
+# transformers 5 warns about its own deprecated attribute on every model load (peft reads it).
+warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 LORA_TARGETS = ("query", "key", "value", "dense")
 
