@@ -411,7 +411,9 @@ def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str
         for i, label in enumerate(info.labels):
             rows = [k for k, ex in enumerate(val_ex) if label.name in ex.labels]
             y = np.array([val_ex[k].labels[label.name] >= 0.5 for k in rows])
-            if len(rows) < 10 or y.all() or not y.any():
+            # Too few positives (or negatives) to tune on: a threshold fitted to one positive
+            # flags everything. Keep the uncalibrated score and the default threshold.
+            if min(int(y.sum()), int((~y).sum())) < MIN_TO_TUNE:
                 tuned.append(label)
                 continue
             scale, bias = fit_platt(y, logits[rows, i])
@@ -428,6 +430,7 @@ def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str
 
 
 EXPERIMENTAL_BELOW = 100
+MIN_TO_TUNE = 5  # positives and negatives needed on validation to calibrate a label
 
 
 def label_descriptions(labels: Sequence[str], train_ex: Sequence[Example]) -> dict[str, str]:
