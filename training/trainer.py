@@ -413,7 +413,8 @@ def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str
             y = np.array([val_ex[k].labels[label.name] >= 0.5 for k in rows])
             # Too few positives (or negatives) to tune on: a threshold fitted to one positive
             # flags everything. Keep the uncalibrated score and the default threshold.
-            if min(int(y.sum()), int((~y).sum())) < MIN_TO_TUNE:
+            positives = int(y.sum())
+            if min(positives, len(y) - positives) < MIN_TO_TUNE:
                 tuned.append(label)
                 continue
             scale, bias = fit_platt(y, logits[rows, i])
