@@ -16,10 +16,9 @@ import numpy as np
 import pytest
 
 from moderation.errors import ModelLoadError
-from moderation.labelled import load_labelled
 from moderation.modeldir import read_model_info
 
-from tests.tiny_model import HOSTILE, INSULTS, toy_rows
+from tests.tiny_model import INSULTS, toy_rows
 
 
 def test_learns_the_toy_task_and_tags_its_spans(toy_model: Path) -> None:
