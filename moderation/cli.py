@@ -85,12 +85,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if bool(args.data) == bool(args.recipe):
         raise ConfigError("give labelled files with --data, or --recipe NAME for a recipe's "
                           "validation split")
-    scorer = Scorer(args.model, base=args.base, batch_size=args.batch_size, threads=args.threads)
+    scorer = _scorer(args, args.model)
     examples = _evaluation_examples(args, scorer)
     models = [scorer]
     if args.compare:
-        models.append(Scorer(args.compare, base=args.base, batch_size=args.batch_size,
-                             threads=args.threads))
+        models.append(_scorer(args, args.compare))
     saved: dict[str, object] = {"data": args.data or f"recipe {args.recipe} (validation split)"}
     results = []
     for key, model in zip("ab", models):
@@ -135,7 +134,47 @@ def _evaluation_examples(args: argparse.Namespace, scorer: Any) -> list[Any]:
 def cmd_serve(args: argparse.Namespace) -> int:
     from serve.server import run
 
-    return run(host=args.host, port=args.port, model=args.model, workers=args.workers)
+    return run(host=args.host, port=args.port, model=args.model, workers=args.workers,
+               backend=args.backend, precision=args.precision, threads=args.threads)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from moderation.export import cached_graph, export_graph
+    from moderation.modeldir import default_model_dir, read_model_info
+
+    info = read_model_info(args.model or default_model_dir())
+    if args.out:
+        path = export_graph(info, Path(args.out), args.precision, base=args.base)
+    else:
+        path = cached_graph(info, args.precision, base=args.base, log=_note)
+    print(path)
+    return 0
+
+
+def _scorer(args: argparse.Namespace, model_dir: Path | str | None) -> Any:
+    from moderation.scorer import Scorer
+
+    return Scorer(model_dir, base=args.base, batch_size=args.batch_size, threads=args.threads,
+                  backend=args.backend, precision=args.precision, log=_note)
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _add_backend_options(parser: argparse.ArgumentParser, defaults: bool = True) -> None:
+    """--backend, --precision, --threads; without ``defaults`` they stay None, so that the
+    service's environment settings apply unless an option is given."""
+    from moderation.backends import BACKENDS
+    from moderation.export import PRECISIONS
+
+    parser.add_argument("--backend", choices=BACKENDS, default="torch" if defaults else None,
+                        help="where the model runs: torch (default, the reference) or onnx (ONNX "
+                        "Runtime, exported on first use; faster, scores within a few hundredths)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="int8" if defaults else None,
+                        help="onnx backend: int8 (default) or fp32 weights")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="CPU threads for the model (default: the cores available)")
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -169,7 +208,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         return 1
     from moderation.scorer import Scorer
 
-    scorer = Scorer(model_dir, base=args.base, batch_size=args.batch_size, threads=args.threads)
+    scorer = _scorer(args, model_dir)
     labels = scorer.labels
     techniques = [label.name for label in info.labels
                   if label.group == PROPAGANDA and label.name != label.group]
@@ -291,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--recipe", help="evaluate on a recipe's validation split instead of --data")
     e.add_argument("--data-dir", metavar="DIR", help="where the recipe finds its datasets")
     e.add_argument("--by-source", action="store_true", help="one table per dataset")
-    e.add_argument("--threads", type=int, help="CPU threads for torch")
+    _add_backend_options(e)
     e.add_argument("--mapping", metavar="FILE", help="column mapping (JSON or TOML)")
     e.add_argument("--compare", metavar="DIR2", help="a second model, side by side")
     e.add_argument("--base", help="override the base encoder directory")
@@ -310,7 +349,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, help="port (default: 8000)")
     s.add_argument("--model", metavar="DIR", help="model directory (default: models/default)")
     s.add_argument("--workers", type=int, metavar="N", help="processes, each loading the model (default: 1)")
+    _add_backend_options(s, defaults=False)
     s.set_defaults(func=cmd_serve)
+
+    x = sub.add_parser(
+        "export",
+        help="export a model to ONNX (int8 by default) ahead of first use",
+        description="Export a model directory (base and adapter merged, both heads) to ONNX and "
+        "quantise it to int8. Without --out the graph goes to the cache the onnx backend reads "
+        "($MODERATION_CACHE_DIR, default ~/.cache/moderation), so the first scoring run does not "
+        "wait for it. Prints the graph's path.",
+    )
+    x.add_argument("--model", type=Path, metavar="DIR", help="model directory (default: models/default)")
+    x.add_argument("--precision", choices=("int8", "fp32"), default="int8", help="default: int8")
+    x.add_argument("--out", metavar="FILE.onnx", help="write here instead of the cache")
+    x.add_argument("--base", help="override the base encoder directory")
+    x.set_defaults(func=cmd_export)
     sc = sub.add_parser(
         "score",
         help="score every comment of exports or comment lists; JSONL/CSV, summary, HTML report",
@@ -338,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"comments scored together and written at once (default: {DEFAULT_CHUNK})")
     sc.add_argument("--batch-size", type=int, default=32, metavar="N", help="windows per forward pass")
     sc.add_argument("--base", help="override the base encoder directory")
-    sc.add_argument("--threads", type=int, help="CPU threads for torch")
+    _add_backend_options(sc)
     sc.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     sc.set_defaults(func=cmd_score)
     return parser

@@ -88,3 +88,11 @@ def load_adapter(encoder: nn.Module, model_dir: Path, merge: bool) -> nn.Module:
         raise ModelLoadError(f"{model_dir}: cannot load the adapter ({exc})") from None
     # Merged weights score as fast as the bare encoder.
     return model.merge_and_unload() if merge else model
+
+
+def use_eager_attention(encoder: nn.Module) -> None:
+    """Switch a loaded encoder to the plain attention implementation (for ONNX export)."""
+    if hasattr(encoder, "set_attn_implementation"):
+        encoder.set_attn_implementation("eager")
+    else:  # transformers 4
+        encoder.config._attn_implementation = "eager"

@@ -12,7 +12,7 @@ the original text.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +58,12 @@ class RawOutput:
 
 
 class Scorer:
+    """Scores texts with a model directory.
+
+    ``backend`` is where the network runs (see :mod:`moderation.backends`): ``torch`` (the
+    reference) or ``onnx`` (ONNX Runtime; ``precision`` ``int8`` or ``fp32``).
+    """
+
     def __init__(
         self,
         model_dir: str | os.PathLike[str] | None = None,
@@ -65,19 +71,20 @@ class Scorer:
         base: str | None = None,
         batch_size: int = 32,
         threads: int | None = None,
+        backend: str = "torch",
+        precision: str = "int8",
+        log: Callable[[str], None] | None = None,
     ) -> None:
-        import torch
-
-        from moderation import compat
+        from moderation.backends import open_backend
         from moderation.modeldir import resolve_base
-        from moderation.network import load_network
+        from moderation.windows import WindowTokenizer
 
-        if threads:
-            torch.set_num_threads(threads)
         self.info: ModelInfo = read_model_info(Path(model_dir) if model_dir else default_model_dir())
         self.batch_size = batch_size
-        self.tokenizer = compat.load_tokenizer(resolve_base(base or self.info.base_name))
-        self.network = load_network(self.info, base=base)
+        self.tokenizer = WindowTokenizer(resolve_base(base or self.info.base_name),
+                                         self.info.max_length, self.info.stride)
+        self.backend = open_backend(self.info, backend, base=base, threads=threads,
+                                    precision=precision, log=log)
         self._scale = np.array([label.scale for label in self.info.labels])
         self._bias = np.array([label.bias for label in self.info.labels])
         self._thresholds = np.array([label.threshold for label in self.info.labels])
@@ -111,55 +118,29 @@ class Scorer:
         return sigmoid(self._scale * logits + self._bias)
 
     def raw_batch(self, texts: Sequence[str]) -> list[RawOutput]:
-        """Model output for each text, windows batched by token length across all texts."""
-        import torch
-
+        """Model output for each text. Windows of all texts are sorted by length and batched,
+        so a batch carries little padding."""
         if not texts:
             return []
-        encoded = self.tokenizer(
-            list(texts),
-            truncation=True,
-            max_length=self.info.max_length,
-            stride=self.info.stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-            padding=False,
-        )
-        owners = encoded["overflow_to_sample_mapping"]
-        ids = encoded["input_ids"]
+        windows = self.tokenizer.windows(texts)
         n_labels = len(self.info.labels)
         logits = np.full((len(texts), n_labels), -np.inf, dtype=np.float32)
-        token_probs: list[dict[tuple[int, int], np.ndarray]] = [{} for _ in texts]
-        order = sorted(range(len(ids)), key=lambda w: len(ids[w]))
-        pad = self.tokenizer.pad_token_id or 0
-        with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                windows = order[start : start + self.batch_size]
-                width = max(len(ids[w]) for w in windows)
-                input_ids = torch.full((len(windows), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(windows), width), dtype=torch.long)
-                for row, w in enumerate(windows):
-                    input_ids[row, : len(ids[w])] = torch.tensor(ids[w])
-                    mask[row, : len(ids[w])] = 1
-                seq, tok = self.network(input_ids, mask)
-                seq_np = seq.float().numpy()
-                tok_np = torch.sigmoid(tok.float()).numpy()
-                for row, w in enumerate(windows):
-                    owner = owners[w]
-                    np.maximum(logits[owner], seq_np[row], out=logits[owner])
-                    probs = token_probs[owner]
-                    for t, (s, e) in enumerate(encoded["offset_mapping"][w]):
-                        if e > s:
-                            key = (s, e)
-                            seen = probs.get(key)
-                            probs[key] = tok_np[row, t] if seen is None else np.maximum(seen, tok_np[row, t])
-        out = []
-        for i in range(len(texts)):
-            keys = sorted(token_probs[i])
-            offsets = np.array(keys, dtype=np.int64).reshape(-1, 2)
-            probs = np.stack([token_probs[i][k] for k in keys]) if keys else np.zeros((0, n_labels))
-            out.append(RawOutput(logits[i], offsets, probs))
-        return out
+        pieces: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in texts]
+        order = sorted(range(len(windows)), key=lambda w: len(windows[w].ids))
+        for start in range(0, len(order), self.batch_size):
+            batch = [windows[w] for w in order[start : start + self.batch_size]]
+            width = max(len(w.ids) for w in batch)
+            input_ids = np.full((len(batch), width), self.tokenizer.pad_id, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, window in enumerate(batch):
+                input_ids[row, : len(window.ids)] = window.ids
+                mask[row, : len(window.ids)] = 1
+            seq, tok = self.backend.run(input_ids, mask)
+            for row, window in enumerate(batch):
+                np.maximum(logits[window.owner], seq[row], out=logits[window.owner])
+                real = window.offsets[:, 1] > window.offsets[:, 0]  # not special tokens
+                pieces[window.owner].append((window.offsets[real], sigmoid(tok[row, : len(window.ids)][real])))
+        return [RawOutput(logits[i], *_merge_windows(pieces[i], n_labels)) for i in range(len(texts))]
 
     def _to_scores(self, text: str, raw: RawOutput) -> Scores:
         probs = self.calibrate(raw.logits)
@@ -172,6 +153,22 @@ class Scorer:
         return Scores(scores, tuple(spans))
 
 
+def _merge_windows(pieces: list[tuple[np.ndarray, np.ndarray]], n_labels: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """One row per distinct token position, in text order; where windows overlap, a token takes
+    the maximum of its probabilities."""
+    if not pieces:
+        return np.zeros((0, 2), dtype=np.int64), np.zeros((0, n_labels), dtype=np.float32)
+    if len(pieces) == 1:
+        return pieces[0]
+    offsets = np.concatenate([p[0] for p in pieces])
+    probs = np.concatenate([p[1] for p in pieces])
+    unique, inverse = np.unique(offsets, axis=0, return_inverse=True)
+    merged = np.zeros((len(unique), n_labels), dtype=probs.dtype)
+    np.maximum.at(merged, inverse.reshape(-1), probs)
+    return unique, merged
+
+
 def token_spans(
     text: str, offsets: np.ndarray, probs: np.ndarray, label: str, threshold: float = SPAN_THRESHOLD
 ) -> list[EvidenceSpan]:
@@ -182,9 +179,8 @@ def token_spans(
     """
     spans: list[EvidenceSpan] = []
     current: list[float] | None = None  # [start, end, max score]
-    for (start, end), p in zip(offsets.tolist(), probs.tolist(), strict=True):
-        if p < threshold:
-            continue
+    hits = np.flatnonzero(probs >= threshold)  # usually a few of many tokens
+    for (start, end), p in zip(offsets[hits].tolist(), probs[hits].tolist(), strict=True):
         if current is not None and not text[int(current[1]) : start].strip():
             current[1] = end
             current[2] = max(current[2], p)

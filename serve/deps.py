@@ -27,7 +27,8 @@ from serve.settings import Settings
 def load_scorer(settings: Settings) -> ScorerLike:
     from moderation.scorer import Scorer
 
-    return Scorer(settings.model_dir, threads=settings.torch_threads, batch_size=settings.forward_batch)
+    return Scorer(settings.model_dir, threads=settings.model_threads, batch_size=settings.forward_batch,
+                  backend=settings.backend, precision=settings.precision)
 
 
 async def get_service(request: Request) -> Service:

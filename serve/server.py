@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from moderation.backends import onnx_available
+from moderation.export import cached_graph
 from moderation.modeldir import read_model_info, resolve_base
 from serve.service import load_policies
 from serve.settings import ENV_PREFIX, load_settings, unknown_environment
@@ -29,10 +31,12 @@ def log_config(level: str) -> dict[str, Any]:
 
 
 def run(*, host: str | None = None, port: int | None = None, model: str | None = None,
-        workers: int | None = None) -> int:
+        workers: int | None = None, backend: str | None = None, precision: str | None = None,
+        threads: int | None = None) -> int:
     import uvicorn
 
-    overrides = {"host": host, "port": port, "model": model, "workers": workers}
+    overrides = {"host": host, "port": port, "model": model, "workers": workers,
+                 "backend": backend, "precision": precision, "threads": threads}
     settings = load_settings(**overrides)
     for name in unknown_environment():
         print(f"moderation: warning: {name} is not a service setting; ignored", file=sys.stderr)
@@ -42,7 +46,11 @@ def run(*, host: str | None = None, port: int | None = None, model: str | None =
     load_policies(info, settings)
     if model is not None:
         os.environ[f"{ENV_PREFIX}MODEL"] = str(Path(model).resolve())
-    for name, value in (("host", host), ("port", port), ("workers", workers)):
+    if settings.backend == "onnx" and onnx_available():
+        # Export once here, not in every worker at the same time.
+        cached_graph(info, settings.precision, log=lambda m: print(m, file=sys.stderr, flush=True))
+    for name, value in (("host", host), ("port", port), ("workers", workers), ("backend", backend),
+                        ("precision", precision), ("threads", threads)):
         if value is not None:
             os.environ[f"{ENV_PREFIX}{name.upper()}"] = str(value)
     uvicorn.run(

@@ -36,7 +36,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", min_length=1, description="address to listen on")
     port: int = Field(8000, ge=0, le=65535, description="port to listen on (0: any free port)")
     workers: int = Field(1, ge=1, le=64, description="processes, each with its own copy of the model")
-    threads: int | None = Field(None, ge=1, description="torch threads per process (default: the "
+    backend: str = Field("torch", pattern="^(torch|onnx)$", description="where the model runs: "
+                         "torch (the reference) or onnx (ONNX Runtime)")
+    precision: str = Field("int8", pattern="^(int8|fp32)$", description="onnx backend weights")
+    threads: int | None = Field(None, ge=1, description="model threads per process (default: the "
                                 "cores per process less one, which is left to the HTTP side)")
     log_level: str = Field("info", pattern="^(critical|error|warning|info|debug)$")
     access_log: bool = Field(True, description="one line per request: method, route, status, time")
@@ -99,8 +102,8 @@ class Settings(BaseSettings):
         return self._keys
 
     @property
-    def torch_threads(self) -> int:
-        # Torch's default (every core) makes a small model's calls spin against the event loop
+    def model_threads(self) -> int:
+        # The runtimes' default (every core) makes a small model's calls spin against the event loop
         # and the other workers; measured on 2 cores, 1 thread answered single comments faster.
         if self.threads is not None:
             return self.threads

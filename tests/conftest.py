@@ -49,6 +49,16 @@ def seeds_dir() -> Path:
     return SEEDS
 
 
+@pytest.fixture(scope="session", autouse=True)
+def export_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ONNX exports go to a temporary cache, never the user's (child processes inherit it)."""
+    from moderation.export import CACHE_ENV
+
+    path = tmp_path_factory.mktemp("onnx-cache")
+    os.environ[CACHE_ENV] = str(path)
+    return path
+
+
 # A tiny randomly initialised BERT and a model trained on the toy task (tests/tiny_model.py),
 # shared by the classifier, scoring and service tests.
 @pytest.fixture(scope="session")

@@ -13,6 +13,8 @@ from moderation.modeldir import default_model_dir, read_model_info
 
 MODEL = default_model_dir()
 TECHNIQUES_TOP = 5
+# Largest int8 score drift measured on 300 real comments (bench/README.md); the mean is far lower.
+INT8_MAX_DRIFT = 0.2
 
 
 def test_default_model_is_small_and_describes_itself() -> None:
@@ -43,6 +45,53 @@ def test_default_model_scores_with_spans() -> None:
     assert "hostility" not in friendly.flags(scorer.thresholds)
     words = {text[s.start:s.end].lower() for s in hostile.spans}
     assert any("idiot" in w for w in words), words
+
+
+# A fixed set of comments written for this test: calm, rude, hateful, threatening and
+# propagandistic, short and long (the last one takes several windows).
+PARITY_TEXTS = [
+    "Thanks for the clear write-up; the bridge photos were lovely.",
+    "I disagree with the council on the ferry budget, but the report is fair.",
+    "You are a pathetic idiot and everyone here knows it.",
+    "What a load of crap, this paper will print anything.",
+    "People like you should be run out of town, and I will make sure of it.",
+    "Those immigrants are vermin and they are ruining this country.",
+    "Shut up, clown. Nobody asked for your stupid opinion.",
+    "The mayor is a corrupt liar and a traitor to every honest voter.",
+    "What about the scandal in the other party? Nobody here talks about that.",
+    "He is the new Hitler, and his supporters are a bunch of fascists.",
+    "Either you stand with our brave soldiers or you stand with the terrorists.",
+    "Everyone already knows the election was rigged; wake up, sheeple.",
+    "Make our town great again! Vote no on the bridge tax!",
+    "The study was small and the authors say more data is needed before any conclusions.",
+    "I've lived here forty years and the market has never been this busy. Lovely to see.",
+    "Go to hell, you worthless piece of garbage.",
+    "Experts agree this policy will destroy our economy and our children's future.",
+    "Typical leftist media spin, a disgusting propaganda rag pretending to be news.",
+    ("The council met on Tuesday to discuss the new ferry timetable and the road repairs. "
+     * 30) + "Anyone who supports this plan is a brainless moron.",
+]
+
+
+def test_default_model_int8_stays_close_to_fp32() -> None:
+    """The int8 ONNX graph against the fp32 PyTorch reference on the fixed set: the bound is
+    the drift measured on real comments (bench/README.md), and the flags agree."""
+    import numpy as np
+
+    from moderation.scorer import Scorer
+
+    reference = Scorer(backend="torch")
+    fast = Scorer(backend="onnx", precision="int8")
+    a = np.stack([reference.calibrate(r.logits) for r in reference.raw_batch(PARITY_TEXTS)])
+    b = np.stack([fast.calibrate(r.logits) for r in fast.raw_batch(PARITY_TEXTS)])
+    drift = np.abs(a - b)
+    assert drift.max() <= INT8_MAX_DRIFT, dict(zip(reference.labels, drift.max(0).round(3).tolist()))
+    assert drift.mean() <= 0.01
+    hostile = a[:, 0] >= reference.thresholds["hostility"]
+    # The set is not trivially calm: some texts are flagged, some are not.
+    assert 0 < hostile.sum() < len(PARITY_TEXTS)
+    clear = np.abs(a[:, 0] - reference.thresholds["hostility"]) > INT8_MAX_DRIFT
+    assert ((b[:, 0] >= reference.thresholds["hostility"]) == hostile)[clear].all()
 
 
 def _seed_comments(shared_dir: Path) -> list[str]:

@@ -404,7 +404,7 @@ def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str
     write_json(out / "training_config.json", args.to_dict())
 
     if val_ex:
-        scorer = Scorer(out, batch_size=args.batch_size)
+        scorer = Scorer(out, batch_size=args.batch_size, backend="torch")
         raw = scorer.raw_batch([ex.text for ex in val_ex])
         logits = np.stack([r.logits for r in raw])
         tuned = []
@@ -422,7 +422,7 @@ def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str
             tuned.append(replace(label, scale=scale, bias=bias, threshold=round(threshold, 4)))
         info = replace(info, labels=tuple(tuned))
         write_model_info(info)
-        report = evaluate(Scorer(out, batch_size=args.batch_size), val_ex, raw)
+        report = evaluate(Scorer(out, batch_size=args.batch_size, backend="torch"), val_ex, raw)
         write_json(out / "metrics.json", report.to_dict())
         log(format_table(report))
     write_model_card(out)

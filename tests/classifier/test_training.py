@@ -110,7 +110,7 @@ def test_save_then_load_gives_identical_scores(tiny_base: Path, tmp_path: Path) 
     enc = tokenizer([text], return_tensors="pt")
     with torch.no_grad():
         expected = network(enc["input_ids"], enc["attention_mask"])[0].numpy()[0]
-    raw = Scorer(tmp_path).raw_batch([text])[0]
+    raw = Scorer(tmp_path, backend="torch").raw_batch([text])[0]
     np.testing.assert_allclose(raw.logits, expected, atol=1e-5)
     assert abs(float(expected[0])) > 1e-3
 
@@ -173,8 +173,8 @@ def test_killed_run_resumes_to_the_same_model(tiny_base: Path, toy_files: tuple[
                              capture_output=True, text=True, check=True)
     assert f"resumed from {cut / 'checkpoint'} at step" in resumed.stderr
     texts = [r["text"] for r in toy_rows(20, 5)]
-    a = np.stack([r.logits for r in Scorer(whole).raw_batch(texts)])
-    b = np.stack([r.logits for r in Scorer(cut).raw_batch(texts)])
+    a = np.stack([r.logits for r in Scorer(whole, backend="torch").raw_batch(texts)])
+    b = np.stack([r.logits for r in Scorer(cut, backend="torch").raw_batch(texts)])
     np.testing.assert_allclose(a, b, atol=1e-4)
 
 

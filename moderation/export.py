@@ -1,0 +1,164 @@
+"""A model directory as one ONNX graph (base and adapter merged, both heads), optionally
+quantised to int8, for the ONNX Runtime backend.
+
+Exports are cached by content: the key hashes the model's weight files, its architecture
+settings and the base weights it was trained on, so a retrained model never meets a stale
+graph, and every process scoring the same model shares one file. The cache lives under
+``$MODERATION_CACHE_DIR`` (default ``$XDG_CACHE_HOME/moderation`` or ``~/.cache/moderation``)
+and is never part of a model directory in git.
+
+Exporting needs torch and onnx; scoring from a cached graph needs only onnxruntime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+from moderation.errors import ModelLoadError
+from moderation.modeldir import ModelInfo, base_weights_sha256, resolve_base
+
+PRECISIONS = ("int8", "fp32")
+# Bumped whenever the exported graph changes shape or meaning, so old cache entries are ignored.
+EXPORT_VERSION = 1
+CACHE_ENV = "MODERATION_CACHE_DIR"
+INPUTS = ("input_ids", "attention_mask")
+OUTPUTS = ("sequence_logits", "token_logits")
+# Weight and architecture files that decide the graph (thresholds and calibration do not).
+_GRAPH_FILES = ("config.json", "adapter_config.json", "adapter_model.safetensors",
+                "encoder.safetensors", "heads.safetensors")
+
+
+def cache_dir() -> Path:
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "moderation"
+
+
+def graph_key(info: ModelInfo, precision: str, base: str | None = None) -> str:
+    """A base given explicitly enters the key with its own weights' hash, so the export (which
+    checks the base against the model) runs for it rather than a graph built on another."""
+    base_sha = info.base_sha256 if base is None else base_weights_sha256(resolve_base(base))
+    digest = hashlib.sha256(f"v{EXPORT_VERSION}/{precision}/{base_sha}".encode())
+    for name in _GRAPH_FILES:
+        path = info.path / name
+        if path.is_file():
+            digest.update(name.encode())
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:24]
+
+
+def cached_graph(info: ModelInfo, precision: str = "int8", base: str | None = None,
+                 log: Callable[[str], None] | None = None) -> Path:
+    """The ONNX graph of a model, exported into the cache on first use."""
+    check_precision(precision)
+    path = cache_dir() / f"{info.name}-{graph_key(info, precision, base)}" / f"model.{precision}.onnx"
+    if not path.is_file():
+        if log:
+            log(f"exporting {info.path} to ONNX ({precision}) once, into {path.parent}")
+        export_graph(info, path, precision, base=base)
+    return path
+
+
+def check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ModelLoadError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+
+
+def export_graph(info: ModelInfo, out: Path, precision: str = "int8", base: str | None = None) -> Path:
+    """Write the model as ONNX to ``out``, atomically: a killed export leaves no file there."""
+    check_precision(precision)
+    try:
+        import onnx  # noqa: F401  (the quantiser needs it; fail before the slow part)
+        import torch
+    except ImportError as exc:
+        raise ModelLoadError(f"exporting to ONNX needs torch and onnx ({exc}); install "
+                             "moderation[model]") from None
+
+    from moderation import compat
+    from moderation.network import load_network
+
+    network = load_network(info, base=base)
+    # The eager attention traces to plain MatMul/Softmax, which ONNX Runtime fuses and the
+    # quantiser understands; the fused kernels of the other implementations do not export
+    # with a dynamic padding mask.
+    compat.use_eager_attention(network.encoder)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".export-") as work:
+        fp32 = Path(work) / "model.fp32.onnx"
+        # A padded second row, so the trace keeps the mask as an input instead of folding
+        # "no padding" into the graph. Small ids fit any vocabulary.
+        ids = torch.tensor([[2, 5, 6, 7, 8, 3], [2, 9, 3, 0, 0, 0]])
+        mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]])
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                network, (ids, mask), str(fp32), input_names=list(INPUTS),
+                output_names=list(OUTPUTS), opset_version=17, dynamo=False,
+                dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
+                              "attention_mask": {0: "batch", 1: "tokens"},
+                              "sequence_logits": {0: "batch"},
+                              "token_logits": {0: "batch", 1: "tokens"}},
+            )
+        fused = Path(work) / "model.fused.onnx"
+        fuse(fp32, fused, int(network.encoder.config.num_attention_heads),
+             int(network.encoder.config.hidden_size))
+        result = fused
+        if precision == "int8":
+            result = Path(work) / "model.int8.onnx"
+            quantise(fused, result)
+        (Path(work) / "export.json").write_text(json.dumps({
+            "model": info.name, "version": info.version, "precision": precision,
+            "export_version": EXPORT_VERSION, "base_sha256": info.base_sha256,
+        }, indent=2))
+        os.replace(Path(work) / "export.json", out.parent / "export.json")
+        os.replace(result, out)
+    return out
+
+
+def fuse(source: Path, target: Path, num_heads: int, hidden_size: int) -> None:
+    """ONNX Runtime's transformer fusions: embedding + LayerNorm, residual + LayerNorm, bias +
+    GELU, and the attention core as one MultiHeadAttention op (its query/key/value projections
+    stay separate MatMuls, which the int8 quantiser then covers). Measured on 2 cores, the
+    fused graph runs about 20% faster than the plain trace."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    options = FusionOptions("bert")
+    options.use_multi_head_attention = True
+    model = optimize_model(str(source), model_type="bert", num_heads=num_heads,
+                           hidden_size=hidden_size, optimization_options=options, opt_level=0)
+    model.save_model_to_file(str(target))
+
+
+def quantise(source: Path, target: Path) -> None:
+    """Dynamic int8 quantisation: int8 weights per output channel, activations quantised per
+    batch at run time, so no calibration data is needed. The two heads stay in float: they are
+    a negligible share of the compute and the scores are most sensitive to them."""
+    import logging
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = onnx.load(str(source), load_external_data=False)
+    heads = [node.name for node in graph.graph.node if "_head" in node.name]
+    logger = logging.getLogger()
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # the quantiser logs advice about pre-processing at WARNING
+    try:
+        quantize_dynamic(
+            source, target, weight_type=QuantType.QInt8, per_channel=True,
+            op_types_to_quantize=["MatMul"], nodes_to_exclude=heads,
+            # Shape inference cannot type every intermediate of the traced graph.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+    finally:
+        logger.setLevel(level)

@@ -1,0 +1,54 @@
+"""Texts to token windows, with the Rust tokenizer of the base model and no torch or
+transformers import (the ONNX backend scores without either).
+
+A text longer than ``max_length`` tokens becomes several windows overlapping by ``stride``
+tokens; each window keeps the index of its text and the character offsets of its tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from moderation.errors import ModelLoadError
+
+
+@dataclass(frozen=True)
+class Window:
+    owner: int  # index of the text it came from
+    ids: np.ndarray  # (tokens,) int64
+    offsets: np.ndarray  # (tokens, 2) character offsets; (0, 0) for special tokens
+
+
+class WindowTokenizer:
+    def __init__(self, base_dir: Path, max_length: int, stride: int) -> None:
+        from tokenizers import Tokenizer
+
+        path = base_dir / "tokenizer.json"
+        if not path.is_file():
+            raise ModelLoadError(
+                f"{base_dir}: tokenizer.json is missing (a fast tokenizer is needed for character "
+                "offsets)"
+            )
+        try:
+            self._tokenizer = Tokenizer.from_file(str(path))
+        except Exception as exc:  # the Rust side raises its own exception type
+            raise ModelLoadError(f"{path}: cannot load the tokenizer ({exc})") from None
+        # Special tokens take room in every window, as the model saw them in training.
+        room = max_length - self._tokenizer.num_special_tokens_to_add(False)
+        if stride >= room:
+            raise ModelLoadError(f"{base_dir}: stride {stride} must be below {room} tokens")
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(max_length, stride=stride)
+        self.pad_id = self._tokenizer.token_to_id("[PAD]") or 0
+
+    def windows(self, texts: Sequence[str]) -> list[Window]:
+        out: list[Window] = []
+        for owner, encoding in enumerate(self._tokenizer.encode_batch(list(texts))):
+            for part in (encoding, *encoding.overflowing):
+                out.append(Window(owner, np.asarray(part.ids, dtype=np.int64),
+                                  np.asarray(part.offsets, dtype=np.int64).reshape(-1, 2)))
+        return out

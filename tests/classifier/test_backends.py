@@ -1,0 +1,121 @@
+"""The ONNX Runtime backend against the PyTorch reference, the export cache and the window
+tokenizer."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from moderation.errors import ModelLoadError
+from moderation.export import cache_dir, cached_graph, graph_key
+from moderation.modeldir import read_model_info
+from moderation.scorer import Scorer
+from tests.tiny_model import toy_rows
+
+# Longer than the toy model's 32-token windows, so several windows per text are merged.
+LONG = " ".join(r["text"] for r in toy_rows(6, 7))
+TOY_TEXTS = [r["text"] for r in toy_rows(40, 5)] + [LONG, "", "vile", "idiot " * 40]
+
+
+def _outputs(scorer: Scorer, texts: list[str]) -> tuple[np.ndarray, list]:
+    raw = scorer.raw_batch(texts)
+    return np.stack([scorer.calibrate(r.logits) for r in raw]), raw
+
+
+def test_onnx_fp32_matches_torch(toy_model: Path) -> None:
+    torch_scores, torch_raw = _outputs(Scorer(toy_model, backend="torch"), TOY_TEXTS)
+    onnx_scores, onnx_raw = _outputs(Scorer(toy_model, backend="onnx", precision="fp32"), TOY_TEXTS)
+    np.testing.assert_allclose(onnx_scores, torch_scores, atol=1e-4)
+    for a, b in zip(torch_raw, onnx_raw, strict=True):
+        np.testing.assert_array_equal(a.offsets, b.offsets)
+        np.testing.assert_allclose(a.token_probs, b.token_probs, atol=1e-4)
+    # The toy model learnt its task, so the comparison is between informative scores.
+    assert torch_scores[:, 0].max() - torch_scores[:, 0].min() > 0.5
+
+
+def test_onnx_int8_close_to_torch_and_same_spans(toy_model: Path) -> None:
+    reference = Scorer(toy_model, backend="torch")
+    fast = Scorer(toy_model, backend="onnx")
+    assert fast.backend.name == "onnx-int8"
+    np.testing.assert_allclose(_outputs(fast, TOY_TEXTS)[0], _outputs(reference, TOY_TEXTS)[0], atol=0.03)
+    text = "people walk along the river you vile idiot"
+    assert [s.to_dict()["label"] for s in fast.score(text).spans] == \
+        [s.to_dict()["label"] for s in reference.score(text).spans]
+
+
+def test_padding_does_not_change_a_text_score(toy_model: Path) -> None:
+    # Batched with longer texts (so padded) or alone, a text scores the same: the exported
+    # graph honours the attention mask instead of assuming no padding.
+    scorer = Scorer(toy_model, backend="onnx", precision="fp32", batch_size=64)
+    alone = scorer.raw_batch(["vile"])[0].logits
+    padded = scorer.raw_batch(["vile", LONG, TOY_TEXTS[0]])[0].logits
+    np.testing.assert_allclose(alone, padded, atol=1e-5)
+
+
+def test_export_is_cached_by_content(toy_model: Path, tmp_path: Path) -> None:
+    info = read_model_info(toy_model)
+    path = cached_graph(info, "int8")
+    assert path.is_file() and path.parent.parent == cache_dir()
+    stamp = path.stat().st_mtime_ns
+    Scorer(toy_model, backend="onnx")
+    assert path.stat().st_mtime_ns == stamp  # reused, not exported again
+    assert not list(path.parent.glob(".export-*"))  # no work files left behind
+
+    changed = tmp_path / "changed"
+    shutil.copytree(toy_model, changed)
+    heads = changed / "heads.safetensors"
+    heads.write_bytes(heads.read_bytes()[:-4] + b"\x00\x00\x80\x3f")  # one weight changed
+    assert graph_key(read_model_info(changed), "int8") != graph_key(info, "int8")
+    # Thresholds and calibration do not enter the graph, so changing them keeps the export.
+    before = graph_key(read_model_info(changed), "int8")
+    labels = changed / "labels.json"
+    data = json.loads(labels.read_text())
+    first = next(iter(data["labels"]))
+    data["labels"][first]["threshold"] = 0.123
+    labels.write_text(json.dumps(data))
+    assert read_model_info(changed).labels[0].threshold == 0.123
+    assert graph_key(read_model_info(changed), "int8") == before
+
+
+def test_export_command_writes_a_graph(toy_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "toy.onnx"
+    result = subprocess.run(
+        [sys.executable, "-m", "moderation.cli", "export", "--model", str(toy_model), "--precision",
+         "fp32", "--out", str(out)], capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(out)
+    import onnx
+
+    graph = onnx.load(str(out))
+    assert [i.name for i in graph.graph.input] == ["input_ids", "attention_mask"]
+    assert [o.name for o in graph.graph.output] == ["sequence_logits", "token_logits"]
+
+
+def test_unknown_backend_is_a_clear_error(toy_model: Path) -> None:
+    with pytest.raises(ModelLoadError, match="backend must be one of"):
+        Scorer(toy_model, backend="tensorrt")
+    with pytest.raises(ModelLoadError, match="precision must be one of"):
+        Scorer(toy_model, backend="onnx", precision="int4")
+
+
+def test_window_tokenizer_matches_transformers(tiny_base: Path) -> None:
+    from moderation import compat
+    from moderation.windows import WindowTokenizer
+
+    texts = TOY_TEXTS + ["Vile   river, idiot!", "ünïcode café bread"]
+    reference = compat.load_tokenizer(tiny_base)(
+        texts, truncation=True, max_length=16, stride=4, return_overflowing_tokens=True,
+        return_offsets_mapping=True, padding=False)
+    windows = WindowTokenizer(tiny_base, 16, 4).windows(texts)
+    assert [w.owner for w in windows] == list(reference["overflow_to_sample_mapping"])
+    assert [w.ids.tolist() for w in windows] == reference["input_ids"]
+    assert [[tuple(o) for o in w.offsets.tolist()] for w in windows] == \
+        [[tuple(o) for o in offsets] for offsets in reference["offset_mapping"]]
+    assert len(windows) > len(texts)  # some texts did take several windows
