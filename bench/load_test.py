@@ -191,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=60, help="time limit per level")
     parser.add_argument("--warmup", type=int, default=30, help="requests before measuring")
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--threads", type=int, help="torch threads per worker (MODERATION_THREADS)")
+    parser.add_argument("--threads", type=int, help="model threads per worker (MODERATION_THREADS)")
+    parser.add_argument("--backend", choices=("torch", "onnx"), help="MODERATION_BACKEND")
+    parser.add_argument("--precision", choices=("int8", "fp32"), help="MODERATION_PRECISION")
     parser.add_argument("--max-wait-ms", type=float, help="micro-batch wait (MODERATION_MAX_WAIT_MS)")
     parser.add_argument("-o", "--output", help="also save the results as JSON")
     args = parser.parse_args(argv)
@@ -207,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
         env["MODERATION_THREADS"] = str(args.threads)
     if args.max_wait_ms is not None:
         env["MODERATION_MAX_WAIT_MS"] = str(args.max_wait_ms)
+    for name in ("backend", "precision"):
+        if getattr(args, name):
+            env[f"MODERATION_{name.upper()}"] = getattr(args, name)
     log = Path(tempfile.mkstemp(prefix="moderation-serve-", suffix=".log")[1])
     with open(log, "wb") as handle:
         process = subprocess.Popen(
@@ -241,7 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
 
-    print(f"model: {args.model}; workers: {args.workers}; cores: {os.cpu_count()}; "
+    print(f"model: {args.model}; backend: {env.get('MODERATION_BACKEND', 'torch')}"
+          f"{'-' + env.get('MODERATION_PRECISION', 'int8') if env.get('MODERATION_BACKEND') == 'onnx' else ''}; "
+          f"workers: {args.workers}; cores: {os.cpu_count()}; "
           f"load average before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f}; "
           f"ready in {ready_s:.1f} s; single comments of {min(map(len, COMMENTS))}-"
           f"{max(map(len, COMMENTS))} characters")

@@ -1,11 +1,19 @@
-"""Batch-scoring benchmark: `moderation score` end to end on a fixed generated corpus.
+"""Batch-scoring benchmark: end-to-end comments/s and peak memory of our backends and of the
+alternatives, on one fixed generated corpus.
 
-    python bench/score_bench.py [--model DIR] [--sizes 2000 20000] [--threads N] [--chunk N]
+    python bench/score_bench.py [--model DIR] [--size 2000] [--threads N] [--engines ...]
 
-Each size is one run of the real command in a child process (model loading included), timed by
-the wall clock; peak memory is the child's maximum resident set size. A one-comment run measures
-the start-up (imports and model loading), so the table also gives the scoring rate after it.
-Several sizes show whether memory stays flat as the corpus grows (it should: scoring streams).
+Engines (each one run of a child process, model loading included, timed by the wall clock;
+peak memory is the child's maximum resident set size):
+
+- ``torch``, ``onnx-fp32``, ``onnx-int8``: ``moderation score --backend ...`` on the corpus,
+  writing its JSONL records. The ONNX graphs are exported before the clock starts (a one-off).
+- ``bert-base``: a randomly initialised BERT-base classifier, the compute of Detoxify's model
+  (bench/peer_runner.py).
+- ``profanity-check``: alt-profanity-check, the bag-of-words peer (``pip install -e '.[bench]'``).
+
+A one-comment run of each engine measures its start-up (imports and model loading), so the
+table also gives the scoring rate after it. Ratios are to our torch fp32 in the same run.
 
 The corpus is generated, deterministic and free of real text: comments of realistic length
 (log-normal, median about 35 words, a long tail up to 600) from a fixed word list, in threads of
@@ -69,18 +77,29 @@ def corpus(path: Path, n: int, seed: int = 0) -> Path:
     return path
 
 
-def run(corpus_path: Path, out: Path, model: Path, threads: int, chunk: int) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one `moderation score` run."""
-    command = [sys.executable, "-m", "moderation.cli", "score", str(corpus_path), "--model", str(model),
-               "-o", str(out), "-q", "--threads", str(threads), "--chunk", str(chunk)]
+ENGINES = ("torch", "onnx-fp32", "onnx-int8", "bert-base", "profanity-check")
+
+
+def command(engine: str, corpus_path: Path, out: Path, model: Path, threads: int, chunk: int) -> list[str]:
+    if engine in ("bert-base", "profanity-check"):
+        return [sys.executable, str(REPO / "bench" / "peer_runner.py"), engine, str(corpus_path),
+                str(out), "--threads", str(threads)]
+    backend, _, precision = engine.partition("-")
+    return [sys.executable, "-m", "moderation.cli", "score", str(corpus_path), "--model", str(model),
+            "-o", str(out), "-q", "--threads", str(threads), "--chunk", str(chunk),
+            "--backend", backend, "--precision", precision or "int8"]
+
+
+def run(argv: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one child process."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert process.stderr is not None
     err = process.stderr.read()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"moderation score failed:\n{err.decode(errors='replace')}")
+        sys.exit(f"{' '.join(argv[:4])} failed:\n{err.decode(errors='replace')}")
     return wall, usage.ru_maxrss / 1024  # Linux reports KiB
 
 
@@ -88,31 +107,42 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=default_model_dir(), help="model directory "
                         "(default: models/default)")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2000], help="corpus sizes (comments)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch CPU threads")
+    parser.add_argument("--size", type=int, default=2000, help="corpus size (comments)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads")
     parser.add_argument("--chunk", type=int, default=512)
+    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
     args = parser.parse_args()
     if not (args.model / "config.json").is_file():
         sys.exit(f"no model at {args.model}: pass --model DIR")
     info = json.loads((args.model / "config.json").read_text())
+    for precision in ("fp32", "int8"):
+        if f"onnx-{precision}" in args.engines:  # the one-off export stays off the clock
+            run([sys.executable, "-m", "moderation.cli", "export", "--model", str(args.model),
+                 "--precision", precision])
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        startup, _ = run(corpus(root / "one.jsonl", 1), root / "one.out", args.model, args.threads, args.chunk)
-        rows = []
-        for n in args.sizes:
-            path = corpus(root / f"corpus-{n}.jsonl", n)
-            words = sum(len(json.loads(line)["text"].split()) for line in path.open(encoding="utf-8"))
-            wall, rss = run(path, root / f"out-{n}.jsonl", args.model, args.threads, args.chunk)
-            rows.append((n, words / n, wall, n / wall, n / max(wall - startup, 1e-9), rss))
-    print(f"model: {info.get('name')} {info.get('version')} (base {info.get('base_model')}, "
-          f"max_length {info.get('max_length')}); {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs, --threads {args.threads}, --chunk {args.chunk}; "
-          f"start-up (1 comment) {startup:.1f} s")
+        one = corpus(root / "one.jsonl", 1)
+        path = corpus(root / "corpus.jsonl", args.size)
+        words = sum(len(json.loads(line)["text"].split()) for line in path.open(encoding="utf-8"))
+        for engine in args.engines:
+            startup, _ = run(command(engine, one, root / "one.out", args.model, args.threads, args.chunk))
+            wall, rss = run(command(engine, path, root / f"{engine}.out", args.model, args.threads,
+                                    args.chunk))
+            rows.append((engine, startup, wall, args.size / wall,
+                         args.size / max(wall - startup, 1e-9), rss))
+    print(f"model: {info.get('name')} {info.get('version')} (max_length {info.get('max_length')}); "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, --threads "
+          f"{args.threads}; {args.size:,} comments, {words / args.size:.0f} words each on average")
     print()
-    print("| comments | words/comment | wall s | comments/s end to end | comments/s after start-up | peak RSS MiB |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    for n, words, wall, rate, scoring, rss in rows:
-        print(f"| {n:,} | {words:.0f} | {wall:.1f} | {rate:,.0f} | {scoring:,.0f} | {rss:,.0f} |")
+    base = next((r[3] for r in rows if r[0] == "torch"), None)
+    print("| engine | start-up s | wall s | comments/s end to end | comments/s after start-up "
+          "| peak RSS MiB | × torch fp32 |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for engine, startup, wall, rate, scoring, rss in rows:
+        ratio = f"{rate / base:.2f}" if base else "–"
+        print(f"| {engine} | {startup:.1f} | {wall:.1f} | {rate:,.1f} | {scoring:,.1f} | {rss:,.0f} "
+              f"| {ratio} |")
 
 
 if __name__ == "__main__":

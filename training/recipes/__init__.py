@@ -7,9 +7,8 @@ a loader returning every example in the folder. ``load_recipe`` turns a recipe n
 plus the provenance the model card prints.
 
 Each dataset gets its own validation split, so every one is measured. The training part is
-then subsampled to the dataset's cap, so that the default training (about 38,000 examples, one
-epoch, about 75 minutes on two CPU cores) covers every label instead of drowning the rare ones
-in the large sets.
+then subsampled to the dataset's cap, so that the default training (about 45,000 examples)
+covers every label instead of drowning the rare ones in the large sets.
 """
 
 from __future__ import annotations
@@ -109,9 +108,10 @@ def _prepare(recipe: DatasetRecipe, folder: Path, args: TrainingArguments, log: 
     split_train, split_val = stratified_split(examples, args.val_fraction, args.seed)
     cap = recipe.cap if args.max_per_dataset is None else min(recipe.cap, args.max_per_dataset)
     val_cap = VAL_CAP if args.max_per_dataset is None else min(VAL_CAP, args.max_per_dataset)
-    rng = random.Random(f"{args.seed}/{recipe.name}")
-    train = subsample(split_train, cap, rng)
-    val = thin(split_val, val_cap, rng)
+    # Separate generators, so that changing a training cap leaves the validation set as it was
+    # and models trained with different caps stay comparable.
+    train = subsample(split_train, cap, random.Random(f"{args.seed}/{recipe.name}"))
+    val = thin(split_val, val_cap, random.Random(f"{args.seed}/{recipe.name}/validation"))
     log(f"{recipe.name}: {report.summary()}; {len(examples)} examples: {len(train)} training "
         f"(of {len(split_train)}), {len(val)} validation (of {len(split_val)}); training "
         f"positives: {_positives(train)}")

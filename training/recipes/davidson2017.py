@@ -43,10 +43,10 @@ RECIPE = DatasetRecipe(
         "2 neither": "hostility 0, identity_attack 0",
     },
     load=load,
-    cap=2500,
+    cap=3000,
     notes=(
         "Majority class; HTML entities decoded. Teaches the line between hate and mere "
-        "offence. Cap 2500: every hate tweet (the rarest), then offensive and neither in "
+        "offence. Capped: every hate tweet (the rarest), then offensive and neither in "
         "equal shares."
     ),
 )

@@ -56,10 +56,10 @@ RECIPE = DatasetRecipe(
         "none of hd/cv/vo": "hostility 0 and the three labels 0",
     },
     load=load,
-    cap=4000,
+    cap=6000,
     notes=(
         "Posts with none of hd/cv/vo are hostility negatives (the README's advice), though some "
-        "are rude without meeting the corpus' hate definition. Cap 4000: every hd/cv/vo post is "
+        "are rude without meeting the corpus' hate definition. Capped: every hd/cv/vo post is "
         "kept (the rarest labels first), the rest are negatives."
     ),
 )

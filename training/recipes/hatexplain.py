@@ -51,9 +51,9 @@ RECIPE = DatasetRecipe(
         "3 undecided": "skipped",
     },
     load=load,
-    cap=3000,
+    cap=4000,
     notes=(
         "Texts are lower-cased without punctuation upstream. The rationales are not in this "
-        "copy, so no spans. Cap 3000: hate, offensive and normal in equal shares."
+        "copy, so no spans. Capped: hate, offensive and normal in equal shares."
     ),
 )

@@ -50,10 +50,10 @@ RECIPE = DatasetRecipe(
         "explicit_hate": "identity_attack 1, hostility 1",
     },
     load=load,
-    cap=2500,
+    cap=4000,
     notes=(
         "Stage 1 only (stages 2-3 are subtypes and free-text targets). Texts keep the "
-        "corpus' own tokenisation. Cap 2500: every explicit-hate post (the rarest), then "
+        "corpus' own tokenisation. Capped: every explicit-hate post (the rarest), then "
         "implicit hate and not-hate in equal shares."
     ),
 )

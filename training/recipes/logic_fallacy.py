@@ -71,7 +71,7 @@ RECIPE = DatasetRecipe(
     cap=1500,
     notes=(
         "Positives only: no label is ever set to 0. A few edu rows are definitions of a "
-        "fallacy rather than instances. Cap 1500: every sentence with a mapped technique "
+        "fallacy rather than instances. Capped: every sentence with a mapped technique "
         "(rarest first), the rest propaganda-only sentences."
     ),
 )

@@ -52,10 +52,10 @@ RECIPE = DatasetRecipe(
         "NOT": "insult 0, profanity 0",
     },
     load=load,
-    cap=4000,
+    cap=5000,
     notes=(
         "TIN also covers threats, so insult is slightly broad here; level C (target) is not "
-        "used (GRP includes political groups, not only identities). Cap 4000: all UNT tweets "
+        "used (GRP includes political groups, not only identities). Capped: all UNT tweets "
         "(the rarest), then TIN and NOT in equal shares."
     ),
 )

@@ -166,7 +166,7 @@ RECIPE = DatasetRecipe(
         "lines without any letter or digit are skipped, short lines kept (a slogan is short). "
         "Repetition is judged against the whole article, so a single line is weak evidence "
         "for it. The 11 'Obfuscation' spans were removed upstream, so those lines read as "
-        "negatives. Cap 6000: every line with a technique, rarest techniques first, then "
+        "negatives. Capped: every line with a technique, rarest techniques first, then "
         "lines without."
     ),
 )

@@ -179,7 +179,7 @@ RECIPE = DatasetRecipe(
         "All posts were pre-selected as toxic; non-toxic comments come from the other sets. "
         "A type is positive when at least half of the annotators who highlighted spans marked "
         "it, and 0 otherwise (they did annotate types); its spans are the characters at least "
-        "half of them marked with it. Cap 7000: the only span source for hostility and its types, and real "
+        "half of them marked with it. Capped: the only span source for hostility and its types, and real "
         "news comments."
     ),
 )

@@ -47,6 +47,6 @@ RECIPE = DatasetRecipe(
         "0 not-hate": "identity_attack 0 (hostility unknown)",
     },
     load=load,
-    cap=2500,
-    notes="HTML entities decoded. Cap 2500: hate and not-hate in equal shares.",
+    cap=3000,
+    notes="HTML entities decoded. Capped: hate and not-hate in equal shares.",
 )

@@ -70,7 +70,7 @@ RECIPE = DatasetRecipe(
     notes=(
         "Soft labels from the upstream confidence (probability = confidence for 1, "
         "1 - confidence for 0). Healthy comments carry hostility near 0, balancing the "
-        "all-toxic toxic-spans posts. Cap 3500 with every hostile or uncivil comment kept: the "
+        "all-toxic toxic-spans posts. Capped with every hostile or uncivil comment kept: the "
         "only incivility source."
     ),
 )
