@@ -151,6 +151,46 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _score_on_ray(args: argparse.Namespace) -> int:
+    from moderation.batch import input_files
+    from moderation.distributed import ScoringSpec, score_on_ray
+    from moderation.modeldir import default_model_dir, read_model_info
+    from moderation.policy import load_policy
+
+    if args.output == "-" or args.summary or args.report:
+        raise ConfigError("--engine ray writes sharded output: give -o DIR (no --summary or "
+                          "--report; the local engine makes those)")
+    if "-" in args.paths:
+        raise ConfigError("--engine ray reads files, not standard input")
+    model_dir = args.model or default_model_dir()
+    info = read_model_info(model_dir)
+    if args.policy:
+        load_policy(args.policy, info, args.community)  # a bad policy fails here, not in actors
+    skipped: list[str] = []
+    files = input_files(args.paths, (args.output,), skipped)
+    files = [f for f in files if not Path(f).resolve().is_relative_to(Path(args.output).resolve())]
+    if not files:
+        _error("no input files")
+        return 1
+    spec = ScoringSpec(
+        model=str(Path(model_dir).resolve()), backend=args.backend, precision=args.precision,
+        threads=args.threads, batch_size=args.batch_size, chunk=args.chunk,
+        policy=str(Path(args.policy).resolve()) if args.policy else None, community=args.community,
+        input_format=args.input_format, text_field=args.text_field,
+        include_article=args.include_article, base=args.base, cwd=str(Path.cwd()),
+    )
+    totals = score_on_ray(files, Path(args.output), spec, fmt=args.format, address=args.address,
+                          actors=args.actors, log=_note)
+    for failure in totals["failed"]:
+        _error(f"{failure['path']}: {failure['reason']}")
+    print(f"scored {totals['records']} comment(s) from {totals['scored_shards']} shard(s) into "
+          f"{args.output}; {totals['skipped_shards']} shard(s) already done; "
+          f"{totals['skipped_comments']} comment(s) skipped; {len(totals['failed'])} shard(s) failed"
+          + (f"; {len(skipped)} file(s) in directories skipped as not exports" if skipped else ""),
+          file=sys.stderr)
+    return 1 if totals["failed"] else 0
+
+
 def _scorer(args: argparse.Namespace, model_dir: Path | str | None) -> Any:
     from moderation.scorer import Scorer
 
@@ -195,6 +235,12 @@ def cmd_score(args: argparse.Namespace) -> int:
         raise ConfigError("--community needs --policy FILE")
     if args.chunk < 1 or args.batch_size < 1:
         raise ConfigError("--chunk and --batch-size must be at least 1")
+    if args.engine == "ray":
+        return _score_on_ray(args)
+    if args.format == "parquet":
+        raise ConfigError("--format parquet is for --engine ray (sharded output)")
+    if args.address or args.actors:
+        raise ConfigError("--address and --actors are for --engine ray")
     model_dir = args.model or default_model_dir()
     if args.model is None and not (model_dir / "config.json").is_file():
         raise ModelLoadError(f"no model at {model_dir}: pass --model DIR or set MODERATION_MODEL")
@@ -375,7 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("paths", nargs="+", metavar="PATH", help="files, directories or - for stdin")
     sc.add_argument("--model", type=Path, metavar="DIR", help="model directory (default: models/default)")
     sc.add_argument("-o", "--output", default="-", metavar="OUT", help="records file (default: stdout)")
-    sc.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format")
+    sc.add_argument("--format", choices=("jsonl", "csv", "parquet"), default="jsonl",
+                    help="output format (parquet: --engine ray only)")
     sc.add_argument("--summary", metavar="FILE", help="write a per-thread summary (JSON)")
     sc.add_argument("--report", metavar="FILE.html", help="write a self-contained HTML report")
     sc.add_argument("--policy", metavar="FILE", help="TOML review/reject thresholds per label "
@@ -394,6 +441,14 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--base", help="override the base encoder directory")
     _add_backend_options(sc)
     sc.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    sc.add_argument("--engine", choices=("local", "ray"), default="local",
+                    help="local (this process, default) or ray: each input file is a shard, scored "
+                    "by a pool of Ray actors into -o DIR as part-NNNNN files (pip install "
+                    "'moderation[distributed]')")
+    sc.add_argument("--address", metavar="auto|ray://HOST:PORT",
+                    help="--engine ray: join this cluster (default: start a local instance)")
+    sc.add_argument("--actors", type=int, metavar="N",
+                    help="--engine ray: scoring actors, each with its own model (default: CPUs / threads)")
     sc.set_defaults(func=cmd_score)
     return parser
 
