@@ -43,7 +43,9 @@ class WindowTokenizer:
             raise ModelLoadError(f"{base_dir}: stride {stride} must be below {room} tokens")
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length, stride=stride)
-        self.pad_id = self._tokenizer.token_to_id("[PAD]") or 0
+        # The pad token's value never matters (padded positions are masked), only its range.
+        pads = (self._tokenizer.token_to_id(t) for t in ("[PAD]", "<pad>"))
+        self.pad_id = next((i for i in pads if i is not None), 0)
 
     def windows(self, texts: Sequence[str]) -> list[Window]:
         out: list[Window] = []

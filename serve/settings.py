@@ -40,7 +40,7 @@ class Settings(BaseSettings):
                          "torch (the reference) or onnx (ONNX Runtime)")
     precision: str = Field("int8", pattern="^(int8|fp32)$", description="onnx backend weights")
     threads: int | None = Field(None, ge=1, description="model threads per process (default: the "
-                                "cores per process less one, which is left to the HTTP side)")
+                                "cores per process; with torch, less one, left to the HTTP side)")
     log_level: str = Field("info", pattern="^(critical|error|warning|info|debug)$")
     access_log: bool = Field(True, description="one line per request: method, route, status, time")
 
@@ -103,11 +103,13 @@ class Settings(BaseSettings):
 
     @property
     def model_threads(self) -> int:
-        # The runtimes' default (every core) makes a small model's calls spin against the event loop
-        # and the other workers; measured on 2 cores, 1 thread answered single comments faster.
+        # Measured on 2 cores with one worker (bench/load_test.py): torch answered single
+        # comments faster leaving a core to the event loop (its threads spin against it), ONNX
+        # Runtime faster with every core (8 clients: p99 97 ms with 2 threads, 220 ms with 1).
         if self.threads is not None:
             return self.threads
-        return max(1, (os.cpu_count() or 2) // self.workers - 1)
+        cores = max(1, (os.cpu_count() or 2) // self.workers)
+        return cores if self.backend == "onnx" else max(1, cores - 1)
 
     @property
     def model_dir(self) -> Path:
