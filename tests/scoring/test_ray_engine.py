@@ -78,3 +78,22 @@ def test_ray_engine_refuses_what_it_cannot_write(toy_model: Path, tmp_path: Path
     assert "-o DIR" in result.stderr
     local = run(str(source), "--model", str(toy_model), "--format", "parquet", "-o", str(tmp_path / "x"))
     assert local.returncode == 2 and "--engine ray" in local.stderr
+
+
+def test_ray_parquet_parts_hold_the_records(toy_model: Path, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    (tmp_path / "in").mkdir()
+    source = write_flat(tmp_path / "in" / "c.jsonl", 30)
+    out = tmp_path / "out"
+    result = run(str(source.parent), "--model", str(toy_model), "-o", str(out), "--engine", "ray",
+                 "--format", "parquet", "--actors", "1", "--threads", "1")
+    assert result.returncode == 0, result.stderr
+    rows = pq.read_table(out / "part-00000.parquet").to_pylist()
+    local = tmp_path / "local.jsonl"
+    assert main(["score", "-q", str(source), "--model", str(toy_model), "-o", str(local),
+                 "--threads", "1"]) == 0
+    expected = read_records(local)
+    assert [r["id"] for r in rows] == [r["id"] for r in expected]
+    assert [r["decision"] for r in rows] == [r["decision"] for r in expected]
+    assert rows[0]["scores"].keys() == expected[0]["scores"].keys()
