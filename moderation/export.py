@@ -64,7 +64,11 @@ def cached_graph(info: ModelInfo, precision: str = "int8", base: str | None = No
     if not path.is_file():
         if log:
             log(f"exporting {info.path} to ONNX ({precision}) once, into {path.parent}")
-        export_graph(info, path, precision, base=base)
+        try:
+            export_graph(info, path, precision, base=base)
+        except OSError as exc:
+            raise ModelLoadError(f"{path.parent}: cannot write the ONNX export ({exc.strerror or exc}); "
+                                 f"set {CACHE_ENV} to a writable directory") from None
     return path
 
 
@@ -108,13 +112,16 @@ def export_graph(info: ModelInfo, out: Path, precision: str = "int8", base: str 
                               "sequence_logits": {0: "batch"},
                               "token_logits": {0: "batch", 1: "tokens"}},
             )
-        fused = Path(work) / "model.fused.onnx"
-        fuse(fp32, fused, int(network.encoder.config.num_attention_heads),
-             int(network.encoder.config.hidden_size))
-        result = fused
+        result = Path(work) / "model.fused.onnx"
+        try:
+            fuse(fp32, result, int(network.encoder.config.num_attention_heads),
+                 int(network.encoder.config.hidden_size))
+        except Exception:  # an architecture the fusions do not know: the plain trace still runs
+            result = fp32
         if precision == "int8":
-            result = Path(work) / "model.int8.onnx"
-            quantise(fused, result)
+            quantised = Path(work) / "model.int8.onnx"
+            quantise(result, quantised)
+            result = quantised
         (Path(work) / "export.json").write_text(json.dumps({
             "model": info.name, "version": info.version, "precision": precision,
             "export_version": EXPORT_VERSION, "base_sha256": info.base_sha256,

@@ -119,3 +119,14 @@ def test_window_tokenizer_matches_transformers(tiny_base: Path) -> None:
     assert [[tuple(o) for o in w.offsets.tolist()] for w in windows] == \
         [[tuple(o) for o in offsets] for offsets in reference["offset_mapping"]]
     assert len(windows) > len(texts)  # some texts did take several windows
+
+
+def test_unwritable_cache_is_a_clear_error(toy_model: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from moderation.export import CACHE_ENV
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv(CACHE_ENV, str(blocker / "cache"))
+    with pytest.raises(ModelLoadError, match=f"set {CACHE_ENV} to a writable directory"):
+        Scorer(toy_model, backend="onnx")
