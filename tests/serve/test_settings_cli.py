@@ -34,6 +34,7 @@ def test_settings_come_from_moderation_environment_variables(monkeypatch: pytest
     ({"MODERATION_MAX_WAIT_MS": "soon"}, "MODERATION_MAX_WAIT_MS"),
     ({"MODERATION_API_KEYS_FILE": "/no/such/keys"}, "api_keys_file /no/such/keys"),
     ({"MODERATION_LOG_LEVEL": "loud"}, "MODERATION_LOG_LEVEL"),
+    ({"MODERATION_BACKEND": "tensorrt"}, "MODERATION_BACKEND"),
 ])
 def test_bad_settings_are_refused_with_the_variable_named(monkeypatch: pytest.MonkeyPatch, env: dict, words: str) -> None:
     for name, value in env.items():
@@ -98,3 +99,16 @@ def test_every_setting_is_documented() -> None:
     readme = (REPO / "serve" / "README.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `(MODERATION_[A-Z_]+)` \|", readme, flags=re.M))
     assert documented == {f"MODERATION_{name.upper()}" for name in Settings.model_fields}
+
+
+def test_onnx_backend_setting_reaches_the_scorer(monkeypatch: pytest.MonkeyPatch, toy_model: Path) -> None:
+    from serve.deps import load_scorer
+
+    monkeypatch.setenv("MODERATION_BACKEND", "onnx")
+    monkeypatch.setenv("MODERATION_MODEL", str(toy_model))
+    settings = load_settings()
+    assert settings.model_threads == os.cpu_count()  # ONNX Runtime gets every core
+    assert load_settings(backend="torch").model_threads == max(1, (os.cpu_count() or 2) - 1)
+    scorer = load_scorer(settings)
+    assert scorer.backend.name == "onnx-int8"
+    assert scorer.score("you vile idiot").scores.keys() == set(scorer.labels)
