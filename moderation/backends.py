@@ -19,6 +19,9 @@ from moderation.errors import ModelLoadError
 from moderation.modeldir import ModelInfo
 
 BACKENDS = ("torch", "onnx")
+# Windows per forward pass that scored fastest on 2 cores (1,000 generated comments): ONNX
+# Runtime 145 comments/s with 8 against 129 with 32; torch 83 with 16 or 32, 81 with 8.
+DEFAULT_BATCH = {"torch": 32, "onnx": 8}
 
 
 class Backend(Protocol):

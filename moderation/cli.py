@@ -233,7 +233,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     if args.community and not args.policy:
         raise ConfigError("--community needs --policy FILE")
-    if args.chunk < 1 or args.batch_size < 1:
+    if args.chunk < 1 or (args.batch_size is not None and args.batch_size < 1):
         raise ConfigError("--chunk and --batch-size must be at least 1")
     if args.engine == "ray":
         return _score_on_ray(args)
@@ -380,7 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--mapping", metavar="FILE", help="column mapping (JSON or TOML)")
     e.add_argument("--compare", metavar="DIR2", help="a second model, side by side")
     e.add_argument("--base", help="override the base encoder directory")
-    e.add_argument("--batch-size", type=int, default=32)
+    e.add_argument("--batch-size", type=int, metavar="N",
+                   help="windows per forward pass (default: 32 with torch, 8 with onnx)")
     e.add_argument("-o", "--output", metavar="FILE",
                    help="where to save the metrics as JSON (default: evaluation-MODEL.json)")
     e.set_defaults(func=cmd_evaluate)
@@ -437,7 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="read every input as this thread format (no detection)")
     sc.add_argument("--chunk", type=int, default=DEFAULT_CHUNK, metavar="N",
                     help=f"comments scored together and written at once (default: {DEFAULT_CHUNK})")
-    sc.add_argument("--batch-size", type=int, default=32, metavar="N", help="windows per forward pass")
+    sc.add_argument("--batch-size", type=int, metavar="N",
+                    help="windows per forward pass (default: 32 with torch, 8 with onnx)")
     sc.add_argument("--base", help="override the base encoder directory")
     _add_backend_options(sc)
     sc.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -37,7 +37,7 @@ class ScoringSpec:
     backend: str = "torch"
     precision: str = "int8"
     threads: int | None = None
-    batch_size: int = 32
+    batch_size: int | None = None
     chunk: int = 512
     policy: str | None = None
     community: str | None = None
