@@ -13,8 +13,9 @@ from moderation.modeldir import default_model_dir, read_model_info
 
 MODEL = default_model_dir()
 TECHNIQUES_TOP = 5
-# Largest int8 score drift measured on 300 real comments (bench/README.md); the mean is far lower.
-INT8_MAX_DRIFT = 0.2
+# Largest int8 score drift measured on real comments, across batch sizes (bench/README.md); the
+# mean is far lower (0.007).
+INT8_MAX_DRIFT = 0.3
 
 
 def test_default_model_is_small_and_describes_itself() -> None:
