@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from moderation.errors import ConfigError
+from moderation.errors import ConfigError, ModerationError
 from moderation.io import atomic_output
 
 FORMATS = ("jsonl", "parquet")
@@ -142,8 +142,8 @@ def score_on_ray(
     except ImportError:
         raise ConfigError("--engine ray needs Ray: pip install 'moderation[distributed]'") from None
     out_dir.mkdir(parents=True, exist_ok=True)
-    done = [i for i in range(len(files)) if (out_dir / part_name(i, fmt)).is_file()]
-    todo = [{"index": i, "path": p} for i, p in enumerate(files) if i not in set(done)]
+    done = {i for i in range(len(files)) if (out_dir / part_name(i, fmt)).is_file()}
+    todo = [{"index": i, "path": p} for i, p in enumerate(files) if i not in done]
     if done:
         log(f"{len(done)} shard(s) already in {out_dir}; skipped")
     results: list[dict[str, Any]] = []
@@ -164,7 +164,12 @@ def score_on_ray(
             max_restarts=2,
             max_task_retries=2,
         )
-        results = sorted(dataset.take_all(), key=lambda row: int(row["index"]))
+        try:
+            rows = dataset.take_all()
+        except Exception as exc:  # Ray wraps what failed in its own exception types
+            raise ModerationError(f"the Ray run stopped: {_root_cause(exc)}; the parts already "
+                                  "written are kept, and a re-run continues from them") from None
+        results = sorted(rows, key=lambda row: int(row["index"]))
     failures = [{"path": str(r["path"]), "reason": str(r["failure"])} for r in results if r["failure"]]
     totals = {
         "shards": len(files),
@@ -178,6 +183,13 @@ def score_on_ray(
     with atomic_output(str(out_dir / MANIFEST)) as handle:
         handle.write(json.dumps(manifest, indent=2) + "\n")
     return totals
+
+
+def _root_cause(exc: BaseException) -> str:
+    """Our own error, when an actor raised one (Ray's message carries the remote traceback)."""
+    ours = [line.split(": ", 1)[1] for line in str(exc).splitlines()
+            if line.startswith("moderation.errors.") and ": " in line]
+    return ours[-1] if ours else str(exc).splitlines()[0]
 
 
 def _runtime_env() -> dict[str, Any]:
