@@ -80,7 +80,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from moderation.evaluate import evaluate, evaluate_by_source, format_table
     from moderation.modeldir import write_json
-    from moderation.scorer import Scorer
 
     if bool(args.data) == bool(args.recipe):
         raise ConfigError("give labelled files with --data, or --recipe NAME for a recipe's "
@@ -252,8 +251,6 @@ def cmd_score(args: argparse.Namespace) -> int:
         _error("no input files" + (f" ({len(skipped_files)} in directories skipped as not exports)"
                                    if skipped_files else ""))
         return 1
-    from moderation.scorer import Scorer
-
     scorer = _scorer(args, model_dir)
     labels = scorer.labels
     techniques = [label.name for label in info.labels
@@ -399,6 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend_options(s, defaults=False)
     s.set_defaults(func=cmd_serve)
 
+    from moderation.export import PRECISIONS
+
     x = sub.add_parser(
         "export",
         help="export a model to ONNX (int8 by default) ahead of first use",
@@ -408,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
         "wait for it. Prints the graph's path.",
     )
     x.add_argument("--model", type=Path, metavar="DIR", help="model directory (default: models/default)")
-    x.add_argument("--precision", choices=("int8", "fp32"), default="int8", help="default: int8")
+    x.add_argument("--precision", choices=PRECISIONS, default="int8", help="default: int8")
     x.add_argument("--out", metavar="FILE.onnx", help="write here instead of the cache")
     x.add_argument("--base", help="override the base encoder directory")
     x.set_defaults(func=cmd_export)

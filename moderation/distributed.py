@@ -24,6 +24,7 @@ from typing import Any
 
 from moderation.errors import ConfigError, ModerationError
 from moderation.io import atomic_output
+from moderation.scorefile import format_records
 
 FORMATS = ("jsonl", "parquet")
 MANIFEST = "_manifest.json"
@@ -110,8 +111,7 @@ class ShardScorer:
         target = self.out_dir / part_name(index, self.fmt)
         if self.fmt == "jsonl":
             with atomic_output(str(target)) as handle:
-                for record in records:
-                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                handle.write(format_records(records, "jsonl", self.scorer.labels).decode("utf-8"))
             return
         import pyarrow as pa
         import pyarrow.parquet as pq

@@ -49,10 +49,8 @@ def graph_key(info: ModelInfo, precision: str, base: str | None = None) -> str:
     for name in _GRAPH_FILES:
         path = info.path / name
         if path.is_file():
-            digest.update(name.encode())
             with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
+                digest.update(f"{name}:{hashlib.file_digest(handle, 'sha256').hexdigest()}".encode())
     return digest.hexdigest()[:24]
 
 
@@ -135,7 +133,7 @@ def fuse(source: Path, target: Path, num_heads: int, hidden_size: int) -> None:
     """ONNX Runtime's transformer fusions: embedding + LayerNorm, residual + LayerNorm, bias +
     GELU, and the attention core as one MultiHeadAttention op (its query/key/value projections
     stay separate MatMuls, which the int8 quantiser then covers). Measured on 2 cores, the
-    fused graph runs about 20% faster than the plain trace."""
+    fused graph runs about 15% faster than the plain trace."""
     from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 

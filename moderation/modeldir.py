@@ -205,11 +205,8 @@ def base_weights_sha256(base_dir: Path) -> str:
         raise ModelLoadError(
             f"{base_dir}: no {WEIGHTS_FILE}; only safetensors base weights are loaded"
         )
-    digest = hashlib.sha256()
     with open(weights, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def default_model_dir() -> Path:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from moderation.backends import onnx_available
+from moderation.backends import require_onnx
 from moderation.export import cached_graph
 from moderation.modeldir import read_model_info, resolve_base
 from serve.service import load_policies
@@ -46,8 +46,9 @@ def run(*, host: str | None = None, port: int | None = None, model: str | None =
     load_policies(info, settings)
     if model is not None:
         os.environ[f"{ENV_PREFIX}MODEL"] = str(Path(model).resolve())
-    if settings.backend == "onnx" and onnx_available():
+    if settings.backend == "onnx":
         # Export once here, not in every worker at the same time.
+        require_onnx()
         cached_graph(info, settings.precision, log=lambda m: print(m, file=sys.stderr, flush=True))
     for name, value in (("host", host), ("port", port), ("workers", workers), ("backend", backend),
                         ("precision", precision), ("threads", threads)):

@@ -16,7 +16,9 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from moderation.backends import BACKENDS
 from moderation.errors import ConfigError
+from moderation.export import PRECISIONS
 from moderation.modeldir import default_model_dir
 
 ENV_PREFIX = "MODERATION_"
@@ -36,9 +38,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", min_length=1, description="address to listen on")
     port: int = Field(8000, ge=0, le=65535, description="port to listen on (0: any free port)")
     workers: int = Field(1, ge=1, le=64, description="processes, each with its own copy of the model")
-    backend: str = Field("torch", pattern="^(torch|onnx)$", description="where the model runs: "
-                         "torch (the reference) or onnx (ONNX Runtime)")
-    precision: str = Field("int8", pattern="^(int8|fp32)$", description="onnx backend weights")
+    backend: str = Field("torch", pattern=f"^({'|'.join(BACKENDS)})$", description="where the "
+                         "model runs: torch (the reference) or onnx (ONNX Runtime)")
+    precision: str = Field("int8", pattern=f"^({'|'.join(PRECISIONS)})$",
+                           description="onnx backend weights")
     threads: int | None = Field(None, ge=1, description="model threads per process (default: the "
                                 "cores per process; with torch, less one, left to the HTTP side)")
     log_level: str = Field("info", pattern="^(critical|error|warning|info|debug)$")
