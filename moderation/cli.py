@@ -61,7 +61,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "learning_rate": args.learning_rate, "resume": args.resume or None, "seed": args.seed,
         "threads": args.threads, "checkpoint_every": args.checkpoint_every,
         "recipe": args.recipe, "data_dir": args.data_dir,
-        "max_per_dataset": args.max_per_dataset,
+        "max_per_dataset": args.max_per_dataset, "layers": args.layers, "teacher": args.teacher,
     }
     overrides = {k: v for k, v in overrides.items() if v not in (None, [])}
     config_file = args.config
@@ -350,6 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--lora", dest="full", action="store_false", default=None,
                       help="LoRA adapter plus heads (default)")
     mode.add_argument("--full", dest="full", action="store_true", help="fine-tune every weight")
+    t.add_argument("--layers", type=int, metavar="N", help="a smaller student: keep N of the "
+                   "base's layers (evenly spaced) and train them fully")
+    t.add_argument("--teacher", metavar="DIR", help="distil this model: the student learns its "
+                   "scores and evidence as well as the gold labels")
     t.add_argument("--epochs", type=float)
     t.add_argument("--max-steps", type=int)
     t.add_argument("--batch-size", type=int)

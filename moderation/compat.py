@@ -4,6 +4,7 @@ is mended in one place. Nothing here ever reaches a model hub."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,41 @@ def load_adapter(encoder: nn.Module, model_dir: Path, merge: bool) -> nn.Module:
         raise ModelLoadError(f"{model_dir}: cannot load the adapter ({exc})") from None
     # Merged weights score as fast as the bare encoder.
     return model.merge_and_unload() if merge else model
+
+
+def layer_count(base_dir: Path) -> int:
+    try:
+        config = transformers.AutoConfig.from_pretrained(base_dir, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{base_dir}: cannot read the base configuration ({exc})") from None
+    return int(config.num_hidden_layers)
+
+
+def select_layers(encoder: nn.Module, keep: Sequence[int]) -> None:
+    """Keep only the given transformer layers of a loaded encoder, in the given order (a
+    smaller student initialised from its teacher's layers)."""
+    stack = getattr(getattr(encoder, "encoder", None), "layer", None)
+    if not isinstance(stack, nn.ModuleList):
+        raise ModelLoadError(f"cannot select layers of a {type(encoder).__name__}: its layers "
+                             "are not where a BERT-style encoder keeps them")
+    if not keep or any(not 0 <= i < len(stack) for i in keep):
+        raise ModelLoadError(f"layers {list(keep)} do not exist in a {len(stack)}-layer encoder")
+    encoder.encoder.layer = nn.ModuleList(stack[i] for i in keep)
+    encoder.config.num_hidden_layers = len(keep)
+    for position, layer in enumerate(encoder.encoder.layer):
+        # transformers 5 numbers layers for its attention caches
+        attention = getattr(getattr(layer, "attention", None), "self", None)
+        if attention is not None and hasattr(attention, "layer_idx"):
+            attention.layer_idx = position
+
+
+def freeze_embeddings(encoder: nn.Module) -> None:
+    """Stop training the token, position and type embeddings (and their LayerNorm)."""
+    for parameter in encoder.get_input_embeddings().parameters():
+        parameter.requires_grad = False
+    embeddings = getattr(encoder, "embeddings", None)
+    for parameter in (embeddings.parameters() if embeddings is not None else ()):
+        parameter.requires_grad = False
 
 
 def use_eager_attention(encoder: nn.Module) -> None:

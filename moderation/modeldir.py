@@ -4,12 +4,15 @@ Layout (everything JSON or safetensors, nothing pickled)::
 
     config.json                 architecture: id2label/label2id, problem_type, base model name and
                                 the sha256 of its weights, fine-tuning mode, LoRA settings,
-                                max_length/stride used for windows
+                                max_length/stride used for windows, and which of the base's
+                                layers the model keeps (all when absent)
     labels.json                 per label: group, description, threshold, calibration, spans;
                                 plus the training-data provenance
     adapter_config.json         LoRA adapter (peft format), when fine-tuned with LoRA
     adapter_model.safetensors
-    encoder.safetensors         all encoder weights, when fully fine-tuned
+    encoder.safetensors         encoder weights (float16), when fully fine-tuned: all of them,
+                                or, for a distilled student, only its layers (the embeddings
+                                stay the base's)
     heads.safetensors           the sequence and token heads
     metrics.json                validation metrics per label
     training_config.json        the resolved training configuration
@@ -71,6 +74,8 @@ class ModelInfo:
     stride: int = 64
     lora: dict[str, Any] = field(default_factory=dict)
     data: tuple[dict[str, Any], ...] = ()
+    # The base's transformer layers this model keeps, in order; empty keeps them all.
+    layers: tuple[int, ...] = ()
 
     @property
     def label_names(self) -> list[str]:
@@ -142,6 +147,7 @@ def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
             stride=int(config.get("stride", 64)),
             lora=config.get("lora", {}),
             data=tuple(sidecar.get("data", [])),
+            layers=tuple(int(i) for i in config.get("layers", [])),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelLoadError(f"{path}: config.json or labels.json is incomplete ({exc!r})") from None
@@ -167,6 +173,8 @@ def write_model_info(info: ModelInfo) -> None:
         "stride": info.stride,
         "pooling": "mean",
     }
+    if info.layers:
+        config["layers"] = list(info.layers)
     sidecar = {"labels": {label.name: label.to_dict() for label in info.labels}, "data": list(info.data)}
     write_json(info.path / "config.json", config)
     write_json(info.path / "labels.json", sidecar)

@@ -61,12 +61,16 @@ def load_encoder(base_dir: Path) -> nn.Module:
 
 
 def save_network(network: ModerationNetwork, out: Path, finetune: str) -> None:
-    """Write the trainable part: LoRA adapter (peft format) or all encoder weights, plus heads."""
+    """Write the trainable part: LoRA adapter (peft format) or the trained encoder weights, plus
+    heads. Encoder weights are stored as float16, which halves the file; loaded back into
+    float32 they move scores by well under 0.001."""
     out.mkdir(parents=True, exist_ok=True)
     if finetune == "lora":
         compat.save_adapter(network.encoder, out)
     else:
-        state = {k: v.detach().contiguous() for k, v in network.encoder.state_dict().items()}
+        # Frozen weights (a student's embeddings) are the base's own and load from it.
+        state = {name: p.detach().to(torch.float16).contiguous()
+                 for name, p in network.encoder.named_parameters() if p.requires_grad}
         save_file(state, str(out / ENCODER_FILE))
     save_file(network.head_state(), str(out / HEADS_FILE))
 
@@ -74,19 +78,15 @@ def save_network(network: ModerationNetwork, out: Path, finetune: str) -> None:
 def load_network(info: ModelInfo, base: str | None = None, merge: bool = True) -> ModerationNetwork:
     """Build the network of a model directory on top of its base weights.
 
-    Refuses a base whose weights differ from the ones the model was trained on: the adapter
-    would load without error and score nonsense.
+    Refuses a base whose weights differ from the ones the model was trained on when any weight
+    comes from it (a LoRA adapter, a student's embeddings): the model would load without error
+    and score nonsense.
     """
     base_dir = resolve_base(base or info.base_name)
-    if info.finetune == "lora":
-        digest = base_weights_sha256(base_dir)
-        if digest != info.base_sha256:
-            raise ModelLoadError(
-                f"{info.path}: base model at {base_dir} does not match the one this model was "
-                f"trained on (sha256 {digest[:12]}… != {info.base_sha256[:12]}…); install the "
-                "base it was trained on or pass --base with it"
-            )
     encoder = load_encoder(base_dir)
+    if info.layers:
+        compat.select_layers(encoder, info.layers)
+    from_base = info.finetune == "lora"
     if info.finetune == "lora":
         encoder = compat.load_adapter(encoder, info.path, merge=merge)
     else:
@@ -94,8 +94,19 @@ def load_network(info: ModelInfo, base: str | None = None, merge: bool = True) -
         if not weights.is_file():
             raise ModelLoadError(f"{info.path}: {ENCODER_FILE} is missing")
         missing, unexpected = encoder.load_state_dict(load_file(str(weights)), strict=False)
-        if missing or unexpected:
-            raise ModelLoadError(f"{weights}: does not fit the base architecture")
+        if unexpected:
+            raise ModelLoadError(f"{weights}: does not fit the base architecture "
+                                 f"({len(unexpected)} unknown weights, e.g. {unexpected[0]})")
+        parameters = {name for name, _ in encoder.named_parameters()}
+        from_base = any(name in parameters for name in missing)
+    if from_base:
+        digest = base_weights_sha256(base_dir)
+        if digest != info.base_sha256:
+            raise ModelLoadError(
+                f"{info.path}: base model at {base_dir} does not match the one this model was "
+                f"trained on (sha256 {digest[:12]}… != {info.base_sha256[:12]}…); install the "
+                "base it was trained on or pass --base with it"
+            )
     network = ModerationNetwork(encoder, len(info.labels))
     heads = info.path / HEADS_FILE
     if not heads.is_file():

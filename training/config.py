@@ -33,6 +33,14 @@ class TrainingArguments:
     labels: list[str] = field(default_factory=list, metadata={"help": "label set; default: the "
                               "labels the data annotates"})
     full: bool = field(default=False, metadata={"help": "fine-tune every weight instead of LoRA"})
+    layers: int | None = field(default=None, metadata={"help": "keep only this many of the "
+                               "encoder's layers, evenly spaced and ending with the last: a "
+                               "smaller, faster student whose layers train fully while the "
+                               "embeddings stay the base's"})
+    teacher: str | None = field(default=None, metadata={"help": "a model directory to distil: "
+                                "the student starts from its layers and heads and learns its "
+                                "scores and evidence on every example, besides the gold labels"})
+    distill_weight: float = field(default=1.0, metadata={"help": "weight of the teacher's loss"})
     epochs: float = field(default=3.0, metadata={"help": "passes over the training data"})
     max_steps: int | None = field(default=None, metadata={"help": "stop after this many steps"})
     batch_size: int = 32
@@ -76,6 +84,10 @@ class TrainingArguments:
             raise ConfigError("learning rates must be positive")
         if self.lora_r < 1:
             raise ConfigError("lora_r must be at least 1")
+        if self.layers is not None and self.layers < 1:
+            raise ConfigError(f"layers must be at least 1, got {self.layers}")
+        if self.distill_weight < 0:
+            raise ConfigError("distill_weight must not be negative")
         if self.checkpoint_every < 1:
             raise ConfigError("checkpoint_every must be at least 1")
 
@@ -100,4 +112,4 @@ class TrainingArguments:
 
     @property
     def finetune(self) -> str:
-        return "full" if self.full else "lora"
+        return "full" if self.full or self.layers else "lora"

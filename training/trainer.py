@@ -7,8 +7,10 @@ is tuned is exactly what will score), evaluate, and write the model card.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -19,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import safe_open
+from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -37,11 +41,12 @@ from moderation.modeldir import (
     LabelInfo,
     ModelInfo,
     base_weights_sha256,
+    read_model_info,
     resolve_base,
     write_json,
     write_model_info,
 )
-from moderation.network import ModerationNetwork, save_network, trainable_state
+from moderation.network import ModerationNetwork, load_network, save_network, trainable_state
 from training.config import TrainingArguments
 
 CHECKPOINT_DIR = "checkpoint"
@@ -62,6 +67,8 @@ class Encoded:
     known: np.ndarray  # (L,) bool
     token_target: np.ndarray | None  # (T, L) float32, for examples with span annotations
     token_known: np.ndarray | None  # (L,) bool: labels whose token targets are known
+    soft: np.ndarray | None = None  # (L,) float32: a teacher's scores, when distilling
+    token_soft: np.ndarray | None = None  # (T, S) float16: its evidence for the span labels
 
 
 def choose_labels(args: TrainingArguments, examples: Sequence[Example]) -> list[str]:
@@ -183,7 +190,7 @@ def collate(items: Sequence[Encoded], pad: int) -> dict[str, torch.Tensor]:
             tok_target[row, : len(e.ids)] = torch.from_numpy(e.token_target)
             real = torch.tensor([end > start for start, end in e.offsets])
             tok_known[row, : len(e.ids)] = real[:, None] & torch.from_numpy(e.token_known)[None, :]
-    return {
+    batch = {
         "input_ids": ids,
         "attention_mask": mask,
         "target": torch.from_numpy(np.stack([e.target for e in items])),
@@ -191,6 +198,16 @@ def collate(items: Sequence[Encoded], pad: int) -> dict[str, torch.Tensor]:
         "token_target": tok_target,
         "token_known": tok_known,
     }
+    if items[0].soft is not None:
+        spans = items[0].token_soft.shape[1] if items[0].token_soft is not None else 0
+        token_soft = torch.zeros((len(items), width, spans))
+        token_real = torch.zeros((len(items), width, spans), dtype=torch.bool)
+        for row, e in enumerate(items):
+            token_soft[row, : len(e.ids)] = torch.from_numpy(e.token_soft.astype(np.float32))
+            token_real[row, : len(e.ids)] = torch.tensor([end > start for start, end in e.offsets])[:, None]
+        batch.update(soft=torch.from_numpy(np.stack([e.soft for e in items])),
+                     token_soft=token_soft, token_real=token_real)
+    return batch
 
 
 def masked_bce(logits: torch.Tensor, target: torch.Tensor, known: torch.Tensor,
@@ -211,15 +228,88 @@ def positive_weights(data: Sequence[Encoded], cap: float) -> torch.Tensor:
     return torch.tensor(np.clip(weight, 1.0, cap), dtype=torch.float32)
 
 
-def build_network(args: TrainingArguments, base_dir: Path, n_labels: int) -> ModerationNetwork:
+def kept_layers(total: int, keep: int | None) -> tuple[int, ...]:
+    """``keep`` of ``total`` layers, evenly spaced and ending with the last (3 of 6: 1, 3, 5),
+    so the student's top layer is the one the heads were trained on."""
+    if not keep or keep >= total:
+        return ()
+    return tuple(round((i + 1) * total / keep) - 1 for i in range(keep))
+
+
+def build_network(args: TrainingArguments, base_dir: Path, n_labels: int,
+                  teacher: ModerationNetwork | None = None,
+                  layers: Sequence[int] = ()) -> ModerationNetwork:
+    """LoRA on the base; every weight (``--full``); or a student keeping ``layers`` of the
+    base, initialised from the teacher's (adapter merged) layers and heads when there is one."""
     torch.manual_seed(args.seed)
-    dropout = args.encoder_dropout if args.encoder_dropout is not None else (None if args.full else 0.0)
+    # Dropout is much of a CPU step's time; the frozen base of LoRA needs none, and neither
+    # does a student, whose teacher's soft targets already regularise it.
+    default = None if args.full and not args.layers else 0.0
+    dropout = args.encoder_dropout if args.encoder_dropout is not None else default
     encoder = compat.load_encoder(base_dir, dropout)
-    if args.full:
+    if teacher is not None:
+        encoder.load_state_dict(teacher.encoder.state_dict())
+    if layers:
+        compat.select_layers(encoder, layers)
+        compat.freeze_embeddings(encoder)
+    if args.finetune == "full":
         encoder.train()
     else:
         encoder = compat.apply_lora(encoder, args.lora_r, args.lora_alpha, args.lora_dropout)
-    return ModerationNetwork(encoder, n_labels)
+    network = ModerationNetwork(encoder, n_labels)
+    if teacher is not None:
+        network.load_head_state(teacher.head_state())
+    return network
+
+
+TEACHER_FILE = "teacher-outputs.safetensors"
+
+
+def teacher_outputs(teacher: ModerationNetwork, teacher_info: ModelInfo, data: list[Encoded],
+                    pad: int, out: Path, log: Log) -> None:
+    """Attach the teacher's probabilities (``soft``, ``token_soft``) to every example.
+
+    Computed once per run and kept in OUT until training ends, so a resumed run does not pay
+    for the teacher again; the file is keyed by the teacher's weights and the examples."""
+    from moderation.export import graph_key
+
+    spans = [i for i, label in enumerate(teacher_info.labels) if label.spans]
+    digest = hashlib.sha256(graph_key(teacher_info, "fp32").encode())
+    for e in data:
+        digest.update(np.asarray(e.ids, dtype=np.int32).tobytes())
+    key = digest.hexdigest()
+    path = out / TEACHER_FILE
+    cached = None
+    if path.is_file():
+        with safe_open(str(path), "np") as handle:
+            if (handle.metadata() or {}).get("key") == key:
+                cached = {name: handle.get_tensor(name) for name in handle.keys()}
+    if cached is None:
+        log(f"scoring {len(data)} examples with the teacher {teacher_info.path}")
+        sequence = np.zeros((len(data), len(teacher_info.labels)), dtype=np.float32)
+        tokens = [np.zeros((0, len(spans)), dtype=np.float16)] * len(data)
+        order = sorted(range(len(data)), key=lambda i: len(data[i].ids))
+        started = time.monotonic()
+        with torch.inference_mode():
+            for start in range(0, len(order), 64):
+                rows = order[start : start + 64]
+                batch = collate([data[i] for i in rows], pad)
+                seq, tok = teacher(batch["input_ids"], batch["attention_mask"])
+                sequence[rows] = torch.sigmoid(seq).numpy()
+                probs = torch.sigmoid(tok[:, :, spans]).to(torch.float16).numpy()
+                for row, i in enumerate(rows):
+                    tokens[i] = probs[row, : len(data[i].ids)]
+        log(f"teacher scored {len(data)} examples in {_hms(time.monotonic() - started)}")
+        cached = {"sequence": sequence, "tokens": np.concatenate(tokens)}
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        save_numpy(cached, str(tmp), metadata={"key": key})
+        os.replace(tmp, path)
+    offset = 0
+    for i, e in enumerate(data):
+        e.soft = cached["sequence"][i]
+        e.token_soft = cached["tokens"][offset : offset + len(e.ids)]
+        offset += len(e.ids)
 
 
 def make_optimizer(network: ModerationNetwork, args: TrainingArguments) -> torch.optim.AdamW:
@@ -300,11 +390,22 @@ def train(args: TrainingArguments, log: Log = _stderr) -> Path:
     if args.threads:
         torch.set_num_threads(args.threads)
     train_ex, val_ex, labels = load_data(args, log)
+    teacher_info = teacher = None
+    if args.teacher:
+        # The student answers with the teacher's labels, whatever this data annotates.
+        teacher_info = read_model_info(args.teacher)
+        labels = teacher_info.label_names
     log(f"{len(train_ex)} training and {len(val_ex)} validation examples; labels: {', '.join(labels)}")
     base_dir = resolve_base(args.base)
     tokenizer = compat.load_tokenizer(base_dir)
     data = encode(train_ex, tokenizer, labels, args.max_length)
-    network = build_network(args, base_dir, len(labels))
+    pad = tokenizer.pad_token_id or 0
+    if teacher_info is not None:
+        teacher = load_network(teacher_info, base=args.base)
+        teacher_outputs(teacher, teacher_info, data, pad, out, log)
+    layers = kept_layers(compat.layer_count(base_dir), args.layers)
+    network = build_network(args, base_dir, len(labels), teacher, layers)
+    del teacher
     optimizer = make_optimizer(network, args)
     pos_weight = positive_weights(data, args.max_pos_weight)
     lengths = [len(e.ids) for e in data]
@@ -326,7 +427,6 @@ def train(args: TrainingArguments, log: Log = _stderr) -> Path:
     elif args.resume:
         log(f"no checkpoint in {checkpoint}; starting from the beginning")
 
-    pad = tokenizer.pad_token_id or 0
     base_lrs = [args.learning_rate, args.head_learning_rate]
     network.train()
     started, done_since_start, last_log = time.monotonic(), 0, 0.0
@@ -345,6 +445,12 @@ def train(args: TrainingArguments, log: Log = _stderr) -> Path:
             loss = masked_bce(seq, batch["target"], batch["known"], pos_weight)
             if batch["token_known"].any():
                 loss = loss + args.span_weight * masked_bce(tok, batch["token_target"], batch["token_known"])
+            if "soft" in batch:
+                spans = [i for i, label in enumerate(teacher_info.labels) if label.spans]
+                distill = masked_bce(seq, batch["soft"], torch.ones_like(batch["known"]))
+                distill = distill + args.span_weight * masked_bce(
+                    tok[:, :, spans], batch["token_soft"], batch["token_real"])
+                loss = loss + args.distill_weight * distill
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
@@ -364,7 +470,10 @@ def train(args: TrainingArguments, log: Log = _stderr) -> Path:
                     f"{rate:.1f} examples/s ETA {_hms(eta)}")
 
     network.eval()
-    return finish(args, network, labels, train_ex, val_ex, base_dir, log)
+    model = finish(args, network, labels, train_ex, val_ex, base_dir, log,
+                   teacher_info.labels if teacher_info else (), layers)
+    (out / TEACHER_FILE).unlink(missing_ok=True)
+    return model
 
 
 def _hms(seconds: float) -> str:
@@ -373,7 +482,8 @@ def _hms(seconds: float) -> str:
 
 
 def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str],
-           train_ex: Sequence[Example], val_ex: Sequence[Example], base_dir: Path, log: Log) -> Path:
+           train_ex: Sequence[Example], val_ex: Sequence[Example], base_dir: Path, log: Log,
+           teacher_labels: Sequence[LabelInfo] = (), layers: Sequence[int] = ()) -> Path:
     """Save the model, then calibrate and tune thresholds on validation through a Scorer
     loaded from the saved directory, evaluate, and write the card."""
     from moderation.evaluate import evaluate, format_table
@@ -384,7 +494,8 @@ def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str
     out = Path(args.out)
     groups = default_groups(labels)
     group_of = {m: g for g, members in groups.items() for m in members}
-    span_trained = _span_labels(train_ex, labels)
+    # A student learns evidence for every label its teacher gives evidence for.
+    span_trained = _span_labels(train_ex, labels) | {label.name for label in teacher_labels if label.spans}
     descriptions = label_descriptions(labels, train_ex)
     info = ModelInfo(
         path=out,
@@ -396,8 +507,9 @@ def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str
         finetune=args.finetune,
         max_length=args.score_max_length,
         stride=args.stride,
-        lora={} if args.full else {"r": args.lora_r, "alpha": args.lora_alpha},
+        lora={"r": args.lora_r, "alpha": args.lora_alpha} if args.finetune == "lora" else {},
         data=tuple(args.provenance),
+        layers=tuple(layers),
     )
     save_network(network, out, args.finetune)
     write_model_info(info)
