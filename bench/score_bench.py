@@ -8,6 +8,8 @@ peak memory is the child's maximum resident set size):
 
 - ``torch``, ``onnx-fp32``, ``onnx-int8``: ``moderation score --backend ...`` on the corpus,
   writing its JSONL records. The ONNX graphs are exported before the clock starts (a one-off).
+- ``fast-torch``, ``fast-onnx-int8``: the same with the distilled student (``--fast-model``,
+  default models/fast).
 - ``bert-base``: a randomly initialised BERT-base classifier, the compute of Detoxify's model
   (bench/peer_runner.py).
 - ``profanity-check``: alt-profanity-check, the bag-of-words peer (``pip install -e '.[bench]'``).
@@ -37,7 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from moderation.modeldir import default_model_dir
+from moderation.modeldir import default_model_dir, shipped_model_dir
 
 WORDS = (
     "the of and to a in is it you that he was for on are with as his they be at one have this "
@@ -77,14 +79,15 @@ def corpus(path: Path, n: int, seed: int = 0) -> Path:
     return path
 
 
-ENGINES = ("torch", "onnx-fp32", "onnx-int8", "bert-base", "profanity-check")
+ENGINES = ("torch", "onnx-fp32", "onnx-int8", "fast-torch", "fast-onnx-int8", "bert-base",
+           "profanity-check")
 
 
 def command(engine: str, corpus_path: Path, out: Path, model: Path, threads: int, chunk: int) -> list[str]:
     if engine in ("bert-base", "profanity-check"):
         return [sys.executable, str(REPO / "bench" / "peer_runner.py"), engine, str(corpus_path),
                 str(out), "--threads", str(threads)]
-    backend, _, precision = engine.partition("-")
+    backend, _, precision = engine.removeprefix("fast-").partition("-")
     return [sys.executable, "-m", "moderation.cli", "score", str(corpus_path), "--model", str(model),
             "-o", str(out), "-q", "--threads", str(threads), "--chunk", str(chunk),
             "--backend", backend, "--precision", precision or "int8"]
@@ -103,10 +106,16 @@ def run(argv: list[str]) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024  # Linux reports KiB
 
 
+def model_of(engine: str, args: argparse.Namespace) -> Path:
+    return args.fast_model if engine.startswith("fast-") else args.model
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=default_model_dir(), help="model directory "
                         "(default: models/default)")
+    parser.add_argument("--fast-model", type=Path, default=shipped_model_dir("fast"),
+                        help="the student for the fast-* engines (default: models/fast)")
     parser.add_argument("--size", type=int, default=2000, help="corpus size (comments)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads")
     parser.add_argument("--chunk", type=int, default=512)
@@ -114,11 +123,13 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.model / "config.json").is_file():
         sys.exit(f"no model at {args.model}: pass --model DIR")
+    if any(e.startswith("fast-") for e in args.engines) and not (args.fast_model / "config.json").is_file():
+        sys.exit(f"no model at {args.fast_model}: pass --fast-model DIR or leave out the fast-* engines")
     info = json.loads((args.model / "config.json").read_text())
-    for precision in ("fp32", "int8"):
-        if f"onnx-{precision}" in args.engines:  # the one-off export stays off the clock
-            run([sys.executable, "-m", "moderation.cli", "export", "--model", str(args.model),
-                 "--precision", precision])
+    for engine in args.engines:
+        if "onnx-" in engine:  # the one-off export stays off the clock
+            run([sys.executable, "-m", "moderation.cli", "export", "--model",
+                 str(model_of(engine, args)), "--precision", engine.rsplit("-", 1)[1]])
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -126,8 +137,9 @@ def main() -> None:
         path = corpus(root / "corpus.jsonl", args.size)
         words = sum(len(json.loads(line)["text"].split()) for line in path.open(encoding="utf-8"))
         for engine in args.engines:
-            startup, _ = run(command(engine, one, root / "one.out", args.model, args.threads, args.chunk))
-            wall, rss = run(command(engine, path, root / f"{engine}.out", args.model, args.threads,
+            model = model_of(engine, args)
+            startup, _ = run(command(engine, one, root / "one.out", model, args.threads, args.chunk))
+            wall, rss = run(command(engine, path, root / f"{engine}.out", model, args.threads,
                                     args.chunk))
             rows.append((engine, startup, wall, args.size / wall,
                          args.size / max(wall - startup, 1e-9), rss))

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from moderation.errors import ConfigError, ModerationError
+from moderation.errors import ConfigError, ModelLoadError, ModerationError
 from moderation.io import atomic_output
 
 
@@ -133,7 +133,8 @@ def _evaluation_examples(args: argparse.Namespace, scorer: Any) -> list[Any]:
 def cmd_serve(args: argparse.Namespace) -> int:
     from serve.server import run
 
-    return run(host=args.host, port=args.port, model=args.model, workers=args.workers,
+    return run(host=args.host, port=args.port, model=str(args.model) if args.model else None,
+               workers=args.workers,
                backend=args.backend, precision=args.precision, threads=args.threads)
 
 
@@ -201,16 +202,45 @@ def _note(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _add_backend_options(parser: argparse.ArgumentParser, defaults: bool = True) -> None:
-    """--backend, --precision, --threads; without ``defaults`` they stay None, so that the
-    service's environment settings apply unless an option is given."""
+def _add_model_options(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument("--model", type=Path, metavar="DIR",
+                       help="model directory" + ("" if required else " (default: models/default)"))
+    group.add_argument("--fast", action="store_true",
+                       help="the distilled models/fast (half the layers), on the onnx backend "
+                       "unless --backend says otherwise: about twice as fast as the default "
+                       "model, a little less accurate (see its model card)")
+
+
+def _resolve_model_options(args: argparse.Namespace) -> None:
+    """--fast names the shipped student and, unless a backend is given, ONNX Runtime; any
+    other command that runs a model defaults to torch (the service to its own settings)."""
+    from moderation.modeldir import shipped_model_dir
+
+    if getattr(args, "fast", False):
+        args.model = shipped_model_dir("fast")
+        if not (args.model / "config.json").is_file():
+            raise ModelLoadError(f"no fast model at {args.model}: it ships with the source "
+                                 "tree; pass --model DIR instead")
+        if getattr(args, "backend", "") is None:
+            args.backend = "onnx"
+    if args.func is not cmd_serve:
+        if getattr(args, "backend", "") is None:
+            args.backend = "torch"
+        if getattr(args, "precision", "") is None:
+            args.precision = "int8"
+
+
+def _add_backend_options(parser: argparse.ArgumentParser) -> None:
+    """--backend, --precision, --threads; left unset (None), the service's environment
+    settings apply and every other command resolves them in ``_resolve_model_options``."""
     from moderation.backends import BACKENDS
     from moderation.export import PRECISIONS
 
-    parser.add_argument("--backend", choices=BACKENDS, default="torch" if defaults else None,
+    parser.add_argument("--backend", choices=BACKENDS,
                         help="where the model runs: torch (default, the reference) or onnx (ONNX "
                         "Runtime, exported on first use; faster, scores within a few hundredths)")
-    parser.add_argument("--precision", choices=PRECISIONS, default="int8" if defaults else None,
+    parser.add_argument("--precision", choices=PRECISIONS,
                         help="onnx backend: int8 (default) or fp32 weights")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="CPU threads for the model (default: the cores available)")
@@ -221,7 +251,6 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     from moderation.batch import Failure, InputOptions, Scored, count_items, input_files
     from moderation.batch import read_inputs, score_events, scorer_batch
-    from moderation.errors import ModelLoadError
     from moderation.labels import PROPAGANDA
     from moderation.modeldir import default_model_dir, read_model_info, write_json
     from moderation.policy import load_policy, model_policy
@@ -372,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
         "model's threshold, expected calibration error, and character span F1 where gold spans "
         "exist.",
     )
-    e.add_argument("--model", required=True, metavar="DIR")
+    _add_model_options(e, required=True)
     e.add_argument("--data", nargs="+", metavar="PATH", help="labelled files")
     e.add_argument("--recipe", help="evaluate on a recipe's validation split instead of --data")
     e.add_argument("--data-dir", metavar="DIR", help="where the recipe finds its datasets")
@@ -395,9 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (default: 8000)")
-    s.add_argument("--model", metavar="DIR", help="model directory (default: models/default)")
+    _add_model_options(s)
     s.add_argument("--workers", type=int, metavar="N", help="processes, each loading the model (default: 1)")
-    _add_backend_options(s, defaults=False)
+    _add_backend_options(s)
     s.set_defaults(func=cmd_serve)
 
     from moderation.export import PRECISIONS
@@ -410,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
         "($MODERATION_CACHE_DIR, default ~/.cache/moderation), so the first scoring run does not "
         "wait for it. Prints the graph's path.",
     )
-    x.add_argument("--model", type=Path, metavar="DIR", help="model directory (default: models/default)")
+    _add_model_options(x)
     x.add_argument("--precision", choices=PRECISIONS, default="int8", help="default: int8")
     x.add_argument("--out", metavar="FILE.onnx", help="write here instead of the cache")
     x.add_argument("--base", help="override the base encoder directory")
@@ -423,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Empty comments are skipped and counted; pingbacks are listed, not scored.",
     )
     sc.add_argument("paths", nargs="+", metavar="PATH", help="files, directories or - for stdin")
-    sc.add_argument("--model", type=Path, metavar="DIR", help="model directory (default: models/default)")
+    _add_model_options(sc)
     sc.add_argument("-o", "--output", default="-", metavar="OUT", help="records file (default: stdout)")
     sc.add_argument("--format", choices=("jsonl", "csv", "parquet"), default="jsonl",
                     help="output format (parquet: --engine ray only)")
@@ -462,6 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _resolve_model_options(args)
         return int(args.func(args) or 0)
     except ModerationError as exc:
         _error(str(exc))

@@ -222,4 +222,9 @@ def default_model_dir() -> Path:
     env = os.environ.get(DEFAULT_MODEL_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "models" / "default"
+    return shipped_model_dir("default")
+
+
+def shipped_model_dir(name: str) -> Path:
+    """A model shipped beside the package: ``default``, or ``fast`` (the distilled student)."""
+    return Path(__file__).resolve().parent.parent / "models" / name

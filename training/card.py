@@ -50,8 +50,17 @@ def render_model_card(model_dir: Path) -> str:
     metrics = (_read(model_dir / "metrics.json") or {}).get("labels", {})
     by_source = (_read(model_dir / EVALUATION_FILE) or {}).get("a")
     peers = _read(model_dir / PEERS_FILE)
-    finetune = (f"LoRA (rank {info.lora.get('r')}, alpha {info.lora.get('alpha')}) plus the heads"
-                if info.finetune == "lora" else "all weights")
+    if info.finetune == "lora":
+        finetune = f"LoRA (rank {info.lora.get('r')}, alpha {info.lora.get('alpha')}) plus the heads"
+    elif info.layers:
+        finetune = (f"a distilled student: layers {', '.join(str(i) for i in info.layers)} of the "
+                    "base (counting from 0), trained in full with the heads; the embeddings stay "
+                    "the base's")
+    else:
+        finetune = "all weights"
+    if config.get("teacher"):
+        finetune += (f". It learnt from the scores and evidence of the model `{config['teacher']}` "
+                     f"(weight {config.get('distill_weight')}) as well as from the gold labels")
     lines = [
         f"# {info.name} {info.version}",
         "",
