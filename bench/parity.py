@@ -1,0 +1,60 @@
+"""How far the ONNX Runtime int8 scores drift from the torch fp32 reference on real comments.
+
+    python bench/parity.py [--model DIR] [--data-dir ../shared/data] [--size 300] [--passes 1 8 32]
+
+The comments are a fixed sample of the validation split of two comment datasets (toxic-spans
+and OLID) as the model's training settings rebuild it. Each is scored by both backends;
+calibrated scores are compared label by label. int8 quantises activations per model call, so
+a comment's drift depends on what shares its call: each ``--passes`` size (windows per call)
+gets its own row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from moderation.modeldir import default_model_dir
+from moderation.scorer import Scorer
+from training.recipes import validation_split
+
+SOURCES = "toxic-spans,olid"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=default_model_dir())
+    parser.add_argument("--data-dir", default="../shared/data")
+    parser.add_argument("--size", type=int, default=300, help="comments in the sample")
+    parser.add_argument("--passes", type=int, nargs="+", default=[1, 8, 32],
+                        help="windows per model call to measure")
+    args = parser.parse_args()
+    examples = validation_split(args.model, SOURCES, args.data_dir, lambda m: None)
+    texts = [ex.text for ex in random.Random(0).sample(examples, min(args.size, len(examples)))]
+    reference = Scorer(args.model, backend="torch")
+    expected = np.stack([reference.calibrate(r.logits) for r in reference.raw_batch(texts)])
+    thresholds = np.array([reference.thresholds[name] for name in reference.labels])
+    flags = expected >= thresholds
+    print(f"model: {reference.info.name} {reference.info.version}; {len(texts)} comments "
+          f"({SOURCES} validation), {len(reference.labels)} labels each")
+    print()
+    print("| windows per call | mean | p99 | max | flags flipped |")
+    print("|---:|---:|---:|---:|---:|")
+    for size in args.passes:
+        int8 = Scorer(args.model, backend="onnx", precision="int8", batch_size=size)
+        got = np.stack([int8.calibrate(r.logits) for r in int8.raw_batch(texts)])
+        drift = np.abs(got - expected)
+        flipped = int(((got >= thresholds) != flags).sum())
+        print(f"| {size} | {drift.mean():.4f} | {np.percentile(drift, 99):.3f} | {drift.max():.3f} "
+              f"| {flipped} of {flags.size} ({flipped / flags.size:.1%}) |")
+
+
+if __name__ == "__main__":
+    main()
