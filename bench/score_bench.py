@@ -141,8 +141,9 @@ def main() -> None:
             startup, _ = run(command(engine, one, root / "one.out", model, args.threads, args.chunk))
             wall, rss = run(command(engine, path, root / f"{engine}.out", model, args.threads,
                                     args.chunk))
-            rows.append((engine, startup, wall, args.size / wall,
-                         args.size / max(wall - startup, 1e-9), rss))
+            # A run shorter than its own start-up (start-up varies) has no rate to give.
+            after = args.size / (wall - startup) if wall > startup * 1.05 else None
+            rows.append((engine, startup, wall, args.size / wall, after, rss))
     print(f"model: {info.get('name')} {info.get('version')} (max_length {info.get('max_length')}); "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, --threads "
           f"{args.threads}; {args.size:,} comments, {words / args.size:.0f} words each on average")
@@ -153,7 +154,8 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|")
     for engine, startup, wall, rate, scoring, rss in rows:
         ratio = f"{rate / base:.2f}" if base else "–"
-        print(f"| {engine} | {startup:.1f} | {wall:.1f} | {rate:,.1f} | {scoring:,.1f} | {rss:,.0f} "
+        after = f"{scoring:,.1f}" if scoring else "–"
+        print(f"| {engine} | {startup:.1f} | {wall:.1f} | {rate:,.1f} | {after} | {rss:,.0f} "
               f"| {ratio} |")
 
 

@@ -5,12 +5,18 @@
 Both take a padded batch of token ids and its attention mask as int64 arrays and return the
 sequence logits ``(batch, labels)`` and the token logits ``(batch, tokens, labels)`` as float32
 arrays; everything around them (tokenising, windows, calibration, spans) is shared.
+
+``run_all`` scores several batches, in order. torch runs them one after another, spreading each
+over its threads. ONNX Runtime runs ``lanes`` of them at once, one core each: on 2 cores two
+single-threaded calls scored 10 to 20% more windows per second than one call split over both
+cores, whose operators are too small to divide well.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -24,10 +30,17 @@ BACKENDS = ("torch", "onnx")
 DEFAULT_BATCH = {"torch": 32, "onnx": 8}
 
 
+Batch = tuple[np.ndarray, np.ndarray]
+
+
 class Backend(Protocol):
     name: str
+    lanes: int  # batches in flight at once
 
-    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Batch:
+        ...
+
+    def run_all(self, batches: Sequence[Batch]) -> Iterator[Batch]:
         ...
 
 
@@ -63,6 +76,7 @@ def open_backend(info: ModelInfo, backend: str = "torch", *, base: str | None = 
 
 class TorchBackend:
     name = "torch"
+    lanes = 1
 
     def __init__(self, info: ModelInfo, *, base: str | None = None, threads: int | None = None) -> None:
         import torch
@@ -80,6 +94,9 @@ class TorchBackend:
             seq, tok = self.network(torch.from_numpy(input_ids), torch.from_numpy(attention_mask))
         return seq.float().numpy(), tok.float().numpy()
 
+    def run_all(self, batches: Sequence[Batch]) -> Iterator[Batch]:
+        return (self.run(*batch) for batch in batches)
+
 
 class OnnxBackend:
     name = "onnx"
@@ -87,9 +104,10 @@ class OnnxBackend:
     def __init__(self, path: str, *, threads: int | None = None, precision: str = "int8") -> None:
         import onnxruntime as ort
 
+        self.lanes = threads or default_threads()
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or default_threads()
-        # One model call at a time per process: parallelism is inside the operators.
+        # Each call on one core; the cores run calls side by side (see run_all).
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         # Idle operator threads sleep instead of spinning: spinning won nothing on 2 cores and
         # took CPU from the service's event loop between model calls.
@@ -103,7 +121,14 @@ class OnnxBackend:
                                  "export again") from None
         self.name = f"onnx-{precision}"
         self.path = path
+        # A session runs concurrent calls safely and releases the GIL while it computes.
+        self._pool = ThreadPoolExecutor(self.lanes, thread_name_prefix="moderation-onnx") if self.lanes > 1 else None
 
     def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         seq, tok = self.session.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})
         return seq, tok
+
+    def run_all(self, batches: Sequence[Batch]) -> Iterator[Batch]:
+        if self._pool is None or len(batches) < 2:
+            return (self.run(*batch) for batch in batches)
+        return self._pool.map(lambda batch: self.run(*batch), batches)

@@ -20,6 +20,7 @@ import numpy as np
 
 from moderation.metrics import sigmoid
 from moderation.modeldir import ModelInfo, default_model_dir, read_model_info
+from moderation.windows import Window
 
 # A token is evidence for a label when its token-head probability reaches this.
 SPAN_THRESHOLD = 0.5
@@ -128,20 +129,25 @@ class Scorer:
         logits = np.full((len(texts), n_labels), -np.inf, dtype=np.float32)
         pieces: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in texts]
         order = sorted(range(len(windows)), key=lambda w: len(windows[w].ids))
-        for start in range(0, len(order), self.batch_size):
-            batch = [windows[w] for w in order[start : start + self.batch_size]]
-            width = max(len(w.ids) for w in batch)
-            input_ids = np.full((len(batch), width), self.tokenizer.pad_id, dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, window in enumerate(batch):
-                input_ids[row, : len(window.ids)] = window.ids
-                mask[row, : len(window.ids)] = 1
-            seq, tok = self.backend.run(input_ids, mask)
+        # Few windows are split so that every lane of the backend gets some.
+        size = max(1, min(self.batch_size, -(-len(order) // self.backend.lanes)))
+        batches = [[windows[w] for w in order[start : start + size]] for start in range(0, len(order), size)]
+        outputs = self.backend.run_all([self._pad(batch) for batch in batches])
+        for batch, (seq, tok) in zip(batches, outputs, strict=True):
             for row, window in enumerate(batch):
                 np.maximum(logits[window.owner], seq[row], out=logits[window.owner])
                 real = window.offsets[:, 1] > window.offsets[:, 0]  # not special tokens
                 pieces[window.owner].append((window.offsets[real], sigmoid(tok[row, : len(window.ids)][real])))
         return [RawOutput(logits[i], *_merge_windows(pieces[i], n_labels)) for i in range(len(texts))]
+
+    def _pad(self, batch: Sequence[Window]) -> tuple[np.ndarray, np.ndarray]:
+        width = max(len(w.ids) for w in batch)
+        input_ids = np.full((len(batch), width), self.tokenizer.pad_id, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, window in enumerate(batch):
+            input_ids[row, : len(window.ids)] = window.ids
+            mask[row, : len(window.ids)] = 1
+        return input_ids, mask
 
     def _to_scores(self, text: str, raw: RawOutput) -> Scores:
         probs = self.calibrate(raw.logits)
