@@ -1,5 +1,5 @@
 """Where the network runs: PyTorch (fp32, the reference and the default) or ONNX Runtime
-(int8 by default, about 2.4 times as fast on 2 cores; its scores drift from the reference by
+(int8 by default, about 3 times as fast on 2 cores; its scores drift from the reference by
 0.007 on average, see bench/README.md).
 
 Both take a padded batch of token ids and its attention mask as int64 arrays and return the
@@ -25,8 +25,9 @@ from moderation.errors import ModelLoadError
 from moderation.modeldir import ModelInfo
 
 BACKENDS = ("torch", "onnx")
-# Windows per forward pass that scored fastest on 2 cores (1,000 generated comments): ONNX
-# Runtime 145 comments/s with 8 against 129 with 32; torch 83 with 16 or 32, 81 with 8.
+# Windows per forward pass that scored fastest on 2 cores (generated comments): ONNX Runtime
+# 145 comments/s with 8 against 129 with 32 (one call over both cores; with a call per core, 4
+# and 8 tie and 16 is 3% slower); torch 83 with 16 or 32, 81 with 8.
 DEFAULT_BATCH = {"torch": 32, "onnx": 8}
 
 
