@@ -133,13 +133,8 @@ def test_seed_comments_are_flagged_with_what_a_reader_sees(shared_dir: Path, mod
     for result in (first, second):
         flags = result.flags(scorer.thresholds)
         assert "hostility" in flags and "propaganda" in flags, result.scores
-    if model == MODEL:
-        assert {"reductio_ad_hitlerum", "name_calling"} <= set(top(first)), top(first)
-        assert {"name_calling", "whataboutism"} <= set(top(second)), top(second)
-    else:
-        # The student ranks the two rare techniques lower than its teacher does (reductio ad
-        # hitlerum and whataboutism drop out of the top five; README, "The fast model").
-        assert "name_calling" in top(first) and "name_calling" in top(second), (top(first), top(second))
+    assert {"reductio_ad_hitlerum", "name_calling"} <= set(top(first)), top(first)
+    assert {"name_calling", "whataboutism"} <= set(top(second)), top(second)
 
 
 # Quality targets on the validation split of each dataset (ROC-AUC).

@@ -447,7 +447,9 @@ def train(args: TrainingArguments, log: Log = _stderr) -> Path:
                 loss = loss + args.span_weight * masked_bce(tok, batch["token_target"], batch["token_known"])
             if "soft" in batch:
                 spans = [i for i, label in enumerate(teacher_info.labels) if label.spans]
-                distill = masked_bce(seq, batch["soft"], torch.ones_like(batch["known"]))
+                # Weighted as the gold labels are, so a rare label's few confident teacher
+                # scores are not drowned by its many near-zero ones.
+                distill = masked_bce(seq, batch["soft"], torch.ones_like(batch["known"]), pos_weight)
                 distill = distill + args.span_weight * masked_bce(
                     tok[:, :, spans], batch["token_soft"], batch["token_real"])
                 loss = loss + args.distill_weight * distill
