@@ -89,7 +89,7 @@ class TorchBackend:
         self._torch = torch
         self.network = load_network(info, base=base)
 
-    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Batch:
         torch = self._torch
         with torch.inference_mode():
             seq, tok = self.network(torch.from_numpy(input_ids), torch.from_numpy(attention_mask))
@@ -125,7 +125,7 @@ class OnnxBackend:
         # A session runs concurrent calls safely and releases the GIL while it computes.
         self._pool = ThreadPoolExecutor(self.lanes, thread_name_prefix="moderation-onnx") if self.lanes > 1 else None
 
-    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Batch:
         seq, tok = self.session.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})
         return seq, tok
 

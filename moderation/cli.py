@@ -133,8 +133,8 @@ def _evaluation_examples(args: argparse.Namespace, scorer: Any) -> list[Any]:
 def cmd_serve(args: argparse.Namespace) -> int:
     from serve.server import run
 
-    return run(host=args.host, port=args.port, model=str(args.model) if args.model else None,
-               workers=args.workers,
+    model = str(args.model) if args.model else None
+    return run(host=args.host, port=args.port, model=model, workers=args.workers,
                backend=args.backend, precision=args.precision, threads=args.threads)
 
 

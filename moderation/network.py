@@ -62,8 +62,8 @@ def load_encoder(base_dir: Path) -> nn.Module:
 
 def save_network(network: ModerationNetwork, out: Path, finetune: str) -> None:
     """Write the trainable part: LoRA adapter (peft format) or the trained encoder weights, plus
-    heads. Encoder weights are stored as float16, which halves the file; loaded back into
-    float32 they move scores by well under 0.001."""
+    heads. Encoder weights are stored as float16, which halves the file; thresholds and
+    calibration are then fitted through the saved directory, so they fit the stored weights."""
     out.mkdir(parents=True, exist_ok=True)
     if finetune == "lora":
         compat.save_adapter(network.encoder, out)
