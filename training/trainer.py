@@ -199,7 +199,7 @@ def collate(items: Sequence[Encoded], pad: int) -> dict[str, torch.Tensor]:
         "token_known": tok_known,
     }
     if items[0].soft is not None:
-        spans = items[0].token_soft.shape[1] if items[0].token_soft is not None else 0
+        spans = items[0].token_soft.shape[1]
         token_soft = torch.zeros((len(items), width, spans))
         token_real = torch.zeros((len(items), width, spans), dtype=torch.bool)
         for row, e in enumerate(items):
@@ -265,6 +265,11 @@ def build_network(args: TrainingArguments, base_dir: Path, n_labels: int,
 TEACHER_FILE = "teacher-outputs.safetensors"
 
 
+def span_columns(info: ModelInfo) -> list[int]:
+    """The label columns whose token head gives evidence."""
+    return [i for i, label in enumerate(info.labels) if label.spans]
+
+
 def teacher_outputs(teacher: ModerationNetwork, teacher_info: ModelInfo, data: list[Encoded],
                     pad: int, out: Path, log: Log) -> None:
     """Attach the teacher's probabilities (``soft``, ``token_soft``) to every example.
@@ -273,7 +278,7 @@ def teacher_outputs(teacher: ModerationNetwork, teacher_info: ModelInfo, data: l
     for the teacher again; the file is keyed by the teacher's weights and the examples."""
     from moderation.export import graph_key
 
-    spans = [i for i, label in enumerate(teacher_info.labels) if label.spans]
+    spans = span_columns(teacher_info)
     digest = hashlib.sha256(graph_key(teacher_info, "fp32").encode())
     for e in data:
         digest.update(np.asarray(e.ids, dtype=np.int32).tobytes())
@@ -391,10 +396,12 @@ def train(args: TrainingArguments, log: Log = _stderr) -> Path:
         torch.set_num_threads(args.threads)
     train_ex, val_ex, labels = load_data(args, log)
     teacher_info = teacher = None
+    teacher_spans: list[int] = []
     if args.teacher:
         # The student answers with the teacher's labels, whatever this data annotates.
         teacher_info = read_model_info(args.teacher)
         labels = teacher_info.label_names
+        teacher_spans = span_columns(teacher_info)
     log(f"{len(train_ex)} training and {len(val_ex)} validation examples; labels: {', '.join(labels)}")
     base_dir = resolve_base(args.base)
     tokenizer = compat.load_tokenizer(base_dir)
@@ -446,12 +453,11 @@ def train(args: TrainingArguments, log: Log = _stderr) -> Path:
             if batch["token_known"].any():
                 loss = loss + args.span_weight * masked_bce(tok, batch["token_target"], batch["token_known"])
             if "soft" in batch:
-                spans = [i for i, label in enumerate(teacher_info.labels) if label.spans]
                 # Weighted as the gold labels are, so a rare label's few confident teacher
                 # scores are not drowned by its many near-zero ones.
                 distill = masked_bce(seq, batch["soft"], torch.ones_like(batch["known"]), pos_weight)
                 distill = distill + args.span_weight * masked_bce(
-                    tok[:, :, spans], batch["token_soft"], batch["token_real"])
+                    tok[:, :, teacher_spans], batch["token_soft"], batch["token_real"])
                 loss = loss + args.distill_weight * distill
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
