@@ -4,9 +4,9 @@
 
 The comments are a fixed sample of the validation split of two comment datasets (toxic-spans
 and OLID) as the model's training settings rebuild it. Each is scored by both backends;
-calibrated scores are compared label by label. int8 quantises activations per model call, so
-a comment's drift depends on what shares its call: each ``--passes`` size (windows per call)
-gets its own row.
+calibrated scores are compared label by label, once per ``--passes`` size (windows per call).
+int8 quantises activations per token, so the rows agree: a comment's drift does not depend on
+what shares its call.
 """
 
 from __future__ import annotations

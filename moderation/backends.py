@@ -1,6 +1,6 @@
 """Where the network runs: PyTorch (fp32, the reference and the default) or ONNX Runtime
-(int8 by default, about 3 times as fast on 2 cores; its scores drift from the reference by
-0.007 on average, see bench/README.md).
+(int8 by default, 2 to 3 times as fast on 2 cores; its scores drift from the reference by
+0.003 on average, see bench/README.md and :mod:`moderation.quantise`).
 
 Both take a padded batch of token ids and its attention mask as int64 arrays and return the
 sequence logits ``(batch, labels)`` and the token logits ``(batch, tokens, labels)`` as float32

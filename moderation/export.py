@@ -25,7 +25,7 @@ from moderation.modeldir import ModelInfo, base_weights_sha256, resolve_base
 
 PRECISIONS = ("int8", "fp32")
 # Bumped whenever the exported graph changes shape or meaning, so old cache entries are ignored.
-EXPORT_VERSION = 2
+EXPORT_VERSION = 3
 CACHE_ENV = "MODERATION_CACHE_DIR"
 INPUTS = ("input_ids", "attention_mask")
 OUTPUTS = ("sequence_logits", "token_logits")
@@ -115,6 +115,8 @@ def export_graph(info: ModelInfo, out: Path, precision: str = "int8", base: str 
         # their fused attention cost 15% at 72 tokens and int8.
         result = trace
         if precision == "int8":
+            from moderation.quantise import quantise
+
             quantised = Path(work) / "model.int8.onnx"
             quantise(result, quantised)
             result = quantised
@@ -125,28 +127,3 @@ def export_graph(info: ModelInfo, out: Path, precision: str = "int8", base: str 
         os.replace(Path(work) / "export.json", out.parent / "export.json")
         os.replace(result, out)
     return out
-
-
-def quantise(source: Path, target: Path) -> None:
-    """Dynamic int8 quantisation: int8 weights per output channel, activations quantised per
-    batch at run time, so no calibration data is needed. The two heads stay in float: they are
-    a negligible share of the compute and the scores are most sensitive to them."""
-    import logging
-
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    graph = onnx.load(str(source), load_external_data=False)
-    heads = [node.name for node in graph.graph.node if "_head" in node.name]
-    logger = logging.getLogger()
-    level = logger.level
-    logger.setLevel(logging.ERROR)  # the quantiser logs advice about pre-processing at WARNING
-    try:
-        quantize_dynamic(
-            source, target, weight_type=QuantType.QInt8, per_channel=True,
-            op_types_to_quantize=["MatMul"], nodes_to_exclude=heads,
-            # Shape inference cannot type every intermediate of the traced graph.
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
-    finally:
-        logger.setLevel(level)

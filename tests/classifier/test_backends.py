@@ -50,6 +50,32 @@ def test_onnx_int8_close_to_torch_and_same_spans(toy_model: Path) -> None:
         [s.to_dict()["label"] for s in reference.score(text).spans]
 
 
+def test_int8_score_does_not_depend_on_what_shares_the_call(toy_model: Path) -> None:
+    # Activations are quantised per token, so a text's int8 score is the same alone and in a
+    # batch with louder, longer texts (a scale per call would let them coarsen its tokens).
+    alone = Scorer(toy_model, backend="onnx", batch_size=1)
+    batched = Scorer(toy_model, backend="onnx", batch_size=64)
+    texts = TOY_TEXTS[:12] + ["idiot " * 40, LONG]
+    np.testing.assert_allclose(_outputs(batched, texts)[0], _outputs(alone, texts)[0], atol=1e-5)
+    # The graph is really int8: its scores are close to the float reference but not equal.
+    reference = _outputs(Scorer(toy_model, backend="onnx", precision="fp32"), texts)[0]
+    assert 0 < np.abs(_outputs(alone, texts)[0] - reference).max() < 0.03
+
+
+def test_int8_graph_is_integer_and_keeps_the_heads_in_float(toy_model: Path) -> None:
+    import onnx
+
+    graph = onnx.load(str(cached_graph(read_model_info(toy_model), "int8"))).graph
+    ops = [node.op_type for node in graph.node]
+    matmuls = [node for node in graph.node if node.op_type == "MatMul"]
+    assert "MatMulIntegerToFloat" in ops and "QuantizeLinear" in ops
+    # Only the heads and the attention products (activation x activation) stay float.
+    weights = {init.name for init in graph.initializer}
+    assert all("_head" in node.name for node in matmuls if node.input[1] in weights)
+    int8 = [init for init in graph.initializer if init.data_type == onnx.TensorProto.INT8]
+    assert int8 and all(np.abs(onnx.numpy_helper.to_array(w)).max() <= 63 for w in int8)
+
+
 def test_padding_does_not_change_a_text_score(toy_model: Path) -> None:
     # Batched with longer texts (so padded) or alone, a text scores the same: the exported
     # graph honours the attention mask instead of assuming no padding.
