@@ -49,6 +49,19 @@ def _time_from_json(value: Any, where: str) -> datetime | None:
         raise ValueError(f"{where}: {value!r} is not an ISO 8601 time") from None
 
 
+def _object(data: Any, where: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a JSON object, got {_json_type(data)}")
+    return data
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", str: "a string", list: "a list", dict: "an object", int: "a number",
+            float: "a number"}.get(type(value), type(value).__name__)
+
+
 def _opt_str(data: dict[str, Any], key: str, where: str) -> str | None:
     value = data.get(key)
     if value is None:
@@ -56,7 +69,7 @@ def _opt_str(data: dict[str, Any], key: str, where: str) -> str | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
-        raise ValueError(f"{where}.{key}: expected a string, got {type(value).__name__}")
+        raise ValueError(f"{where}.{key}: expected a string, got {_json_type(value)}")
     return value
 
 
@@ -72,7 +85,7 @@ class Block:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "block") -> Block:
-        kind = data.get("kind")
+        kind = _object(data, where).get("kind")
         if kind not in ("heading", "paragraph"):
             raise ValueError(f"{where}.kind: must be 'heading' or 'paragraph', got {kind!r}")
         return cls(kind=kind, text=_opt_str(data, "text", where) or "")
@@ -112,7 +125,7 @@ class Article:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "article") -> Article:
-        blocks = data.get("blocks") or []
+        blocks = _object(data, where).get("blocks") or []
         if not isinstance(blocks, list):
             raise ValueError(f"{where}.blocks: expected a list")
         return cls(
@@ -156,7 +169,7 @@ class Comment:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "comment") -> Comment:
-        cid = _opt_str(data, "id", where)
+        cid = _opt_str(_object(data, where), "id", where)
         if cid is None:
             raise ValueError(f"{where}.id: missing")
         status = data.get("status") or "approved"
@@ -192,6 +205,7 @@ class Pingback:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "pingback") -> Pingback:
+        _object(data, where)
         return cls(
             title=_opt_str(data, "title", where),
             site=_opt_str(data, "site", where),
@@ -222,9 +236,7 @@ class Thread:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "thread") -> Thread:
-        if not isinstance(data, dict):
-            raise ValueError(f"{where}: expected a JSON object")
-        unknown = set(data) - {f.name for f in fields(cls)}
+        unknown = set(_object(data, where)) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
         for key in ("comments", "pingbacks", "warnings"):
@@ -243,8 +255,15 @@ class Thread:
                 Pingback.from_dict(p, f"{where}.pingbacks[{i}]")
                 for i, p in enumerate(data.get("pingbacks") or [])
             ),
-            warnings=tuple(str(w) for w in data.get("warnings") or []),
+            warnings=tuple(_warning(w, f"{where}.warnings[{i}]")
+                           for i, w in enumerate(data.get("warnings") or [])),
         )
+
+
+def _warning(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{where}: expected a string, got {_json_type(value)}")
+    return value
 
 
 def naive_time_warning(*times: datetime | None) -> str | None:

@@ -126,11 +126,6 @@ def _threads(
         except ValueError as exc:
             bad.append((line, str(exc)))
             continue
-        except (AttributeError, TypeError):
-            # from_dict checks the thread object itself, not every nested value's type.
-            bad.append((line, f"{'thread' if index is None else f'[{index}]'}: a nested field "
-                              "that should be a JSON object holds another kind of value"))
-            continue
         yield dataclasses.replace(thread, warnings=thread.warnings + warnings) if warnings \
             else thread
 

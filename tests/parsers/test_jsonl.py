@@ -109,8 +109,26 @@ def test_bad_field_types_are_named() -> None:
         b'{"source": "z", "comments": [{"id": "1", "status": "hidden"}]}\n')
     assert good == []
     assert "line 1: thread.comments[0].posted_at: 'last week' is not an ISO 8601 time" in error.why
-    assert "line 2: thread:" in error.why
+    assert "line 2: thread.article: expected a JSON object, got a string" in error.why
     assert "line 3: thread.comments[0].status: must be one of" in error.why
+
+
+def test_nested_values_of_the_wrong_kind_are_named() -> None:
+    good, error = read_keeping_good(
+        b'{"source": "a", "comments": ["just a string"]}\n'
+        b'{"source": "b", "comments": [], "pingbacks": [null]}\n'
+        b'{"source": "c", "article": {"blocks": [["heading", "Title"]]}}\n'
+        b'{"source": "f", "comments": [{"id": "1", "text": "fine"}]}\n')
+    assert [t.source for t in good] == ["f"]  # the good thread is kept
+    assert "line 1: thread.comments[0]: expected a JSON object, got a string" in error.why
+    assert "line 2: thread.pingbacks[0]: expected a JSON object, got null" in error.why
+    assert "line 3: thread.article.blocks[0]: expected a JSON object, got a list" in error.why
+    good, error = read_keeping_good(
+        b'{"source": "d", "comments": [], "warnings": [{"text": "odd"}]}\n'
+        b'{"source": "e", "comments": [{"id": "1", "author": {"name": "Ann"}}]}\n')
+    assert good == []
+    assert "line 1: thread.warnings[0]: expected a string, got an object" in error.why
+    assert "line 2: thread.comments[0].author: expected a string, got an object" in error.why
 
 
 def test_bad_item_in_a_list_is_named(parsed: list[Thread]) -> None:
@@ -118,7 +136,7 @@ def test_bad_item_in_a_list_is_named(parsed: list[Thread]) -> None:
     dicts[1]["comments"][0]["parent_id"] = ["not", "a", "string"]
     good, error = read_keeping_good(json.dumps(dicts, indent=2).encode())
     assert good == [parsed[0], parsed[2]]
-    assert "[1].comments[0].parent_id: expected a string, got list" in error.why
+    assert "[1].comments[0].parent_id: expected a string, got a list" in error.why
 
 
 def test_syntax_error_in_a_document_names_its_line(parsed: list[Thread]) -> None:
