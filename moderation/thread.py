@@ -12,7 +12,7 @@ JSON form of a thread (one object per line in JSONL)::
                  "author_bio": str|null} | null,
      "comments": [{"id": str, "author": str|null, "posted_at": ISO-8601|null, "text": str,
                    "parent_id": str|null, "status": "approved"|"pending"|"spam"|"trash"|"deleted",
-                   "url": str|null}, ...],
+                   "url": str|null, "author_url": str|null}, ...],
      "pingbacks": [{"title": str|null, "site": str|null, "url": str|null,
                     "posted_at": ISO-8601|null, "excerpt": str|null}, ...],
      "warnings": [str, ...]}
@@ -20,7 +20,9 @@ JSON form of a thread (one object per line in JSONL)::
 Times are ISO 8601. A time with an offset is zone-aware; a time written without an offset
 (``2024-10-31T18:33:00``) is a naive local time whose zone the source did not say, and the
 thread carries a warning saying how many such times it holds. Comment text keeps paragraph
-breaks as blank lines (``"\\n\\n"``).
+breaks as blank lines (``"\\n\\n"``). A comment's ``url`` is its own permalink, where the source
+gives one (a saved page's link to ``#comment-N``, a Reddit permalink); ``author_url`` is the
+website the commenter gave (WordPress).
 """
 
 from __future__ import annotations
@@ -147,6 +149,7 @@ class Comment:
     parent_id: str | None = None
     status: Status = "approved"
     url: str | None = None
+    author_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -165,6 +168,7 @@ class Comment:
             "parent_id": self.parent_id,
             "status": self.status,
             "url": self.url,
+            "author_url": self.author_url,
         }
 
     @classmethod
@@ -183,6 +187,7 @@ class Comment:
             parent_id=_opt_str(data, "parent_id", where),
             status=status,
             url=_opt_str(data, "url", where),
+            author_url=_opt_str(data, "author_url", where),
         )
 
 

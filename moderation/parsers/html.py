@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import BinaryIO
+from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
 import lxml.html
@@ -80,9 +81,9 @@ def parse(stream: BinaryIO, source: str) -> Iterator[Thread]:
     text, warnings = _decode(stream.read())
     root = _document(text, source)
     items = [li for li in root.iter("li") if _is_item(li)]
-    comments, pingbacks, item_warnings = _read_items(items)
-    warnings += item_warnings
     article = _article(root)
+    comments, pingbacks, item_warnings = _read_items(items, article.url)
+    warnings += item_warnings
     if not items:
         warnings.append("no comments found in the page; comments a site loads with JavaScript "
                         "(Disqus, Facebook) are not in saved HTML")
@@ -201,7 +202,8 @@ def _item_id(item: HtmlElement) -> str | None:
     return None
 
 
-def _read_items(items: list[HtmlElement]) -> tuple[list[Comment], list[Pingback], list[str]]:
+def _read_items(items: list[HtmlElement], page_url: str | None
+                ) -> tuple[list[Comment], list[Pingback], list[str]]:
     comments: list[Comment] = []
     pingbacks: list[Pingback] = []
     ids: dict[HtmlElement, str] = {}
@@ -215,7 +217,7 @@ def _read_items(items: list[HtmlElement]) -> tuple[list[Comment], list[Pingback]
             unnumbered += 1
             item_id = f"position-{position}"
         ids[item] = item_id
-        comment, date_unread = _comment(item, item_id, ids)
+        comment, date_unread = _comment(item, item_id, ids, page_url)
         unread_dates += date_unread
         comments.append(comment)
     warnings = []
@@ -228,7 +230,8 @@ def _read_items(items: list[HtmlElement]) -> tuple[list[Comment], list[Pingback]
     return comments, pingbacks, warnings
 
 
-def _comment(item: HtmlElement, item_id: str, ids: dict[HtmlElement, str]) -> tuple[Comment, bool]:
+def _comment(item: HtmlElement, item_id: str, ids: dict[HtmlElement, str],
+             page_url: str | None) -> tuple[Comment, bool]:
     parent = _owner(item)
     author_el = next(iter(_own(item, f".//*[{_cls('fn')}] | .//cite")), None)
     link = author_el.xpath(".//a[@href]/@href") if author_el is not None else []
@@ -243,9 +246,22 @@ def _comment(item: HtmlElement, item_id: str, ids: dict[HtmlElement, str]) -> tu
         posted_at=posted_at,
         parent_id=ids.get(parent) if parent is not None else None,
         status="pending" if pending else "approved",
-        url=str(link[0]) if link else None,
+        url=_permalink(item, item_id, page_url),
+        author_url=str(link[0]) if link else None,
     )
     return comment, date_unread
+
+
+def _permalink(item: HtmlElement, item_id: str, page_url: str | None) -> str | None:
+    """The comment's own link (WordPress prints its date as a link to ``#comment-N``), made
+    absolute against the page's address; None when the page has neither."""
+    for el in _own(item, ".//a[@href]"):
+        href = el.get("href", "")
+        if "comment-reply-link" in _classes(el) or not href.endswith(f"#comment-{item_id}"):
+            continue
+        url = urljoin(page_url, href) if page_url else href
+        return url if urlsplit(url).scheme in ("http", "https") else None
+    return None
 
 
 def _comment_time(item: HtmlElement) -> tuple[datetime | None, bool]:

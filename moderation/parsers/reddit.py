@@ -143,6 +143,7 @@ class _Reader:
             posted_at=self.time(data, path),
             parent_id=parent if isinstance(parent, str) and parent.startswith("t1_") else None,
             status="deleted" if removed else "approved",
+            url=_permalink(data.get("permalink")),
         )
 
     def time(self, data: dict[str, Any], path: str) -> datetime | None:
@@ -158,9 +159,7 @@ class _Reader:
 
     def article(self, post: dict[str, Any]) -> Article:
         self.post_removed = post.get("selftext") in _DELETED_BODIES
-        permalink = post.get("permalink")
-        url = f"{REDDIT}{permalink}" if isinstance(permalink, str) and permalink.startswith("/") \
-            else permalink or post.get("url")
+        url = _permalink(post.get("permalink")) or post.get("url")
         return Article(
             title=normalise(unescape(str(post.get("title") or ""))) or None,
             url=url if isinstance(url, str) else None,
@@ -196,6 +195,13 @@ class _Reader:
 def _kind_of(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", type(None): "null",
             bool: "true/false"}.get(type(value), "a number")
+
+
+def _permalink(value: Any) -> str | None:
+    """Reddit's permalinks are paths on the site; some dumps store them whole."""
+    if not isinstance(value, str) or not value:
+        return None
+    return f"{REDDIT}{value}" if value.startswith("/") else value
 
 
 def _author(data: dict[str, Any]) -> str | None:

@@ -289,6 +289,7 @@ def _read_comment(fields: dict[str, etree._Element], position: int, comments: li
         posted_at=posted_at,
         parent_id=None if parent in ("", "0") else parent,
         status=status,
+        author_url=_text(fields, "wp:comment_author_url") or None,
     ))
 
 

@@ -59,8 +59,11 @@ def test_sample_comment_text_is_clean(sample: Thread) -> None:
         assert "Reply" not in comment.text.split()  # the reply link is not comment text
     # The reply in the second thread has two paragraphs in the page.
     assert any(len(c.paragraphs) == 2 for c in sample.comments if c.parent_id)
-    # The only comment with an author link keeps it as its url.
-    assert sum(1 for c in sample.comments if c.url) == 1
+    # The only comment with an author link keeps it as its author's url.
+    assert sum(1 for c in sample.comments if c.author_url) == 1
+    # Every comment's date links to it: its permalink, on the page's address.
+    assert all(c.url and c.url.startswith("https://californiaglobe.com/") and
+               c.url.endswith(f"#comment-{c.id}") for c in sample.comments)
 
 
 def test_sample_pingbacks_split_title_and_site(sample: Thread) -> None:
@@ -117,7 +120,11 @@ def test_current_markup_comments(current: Thread) -> None:
     assert [by_id[i].parent_id for i in by_id] == [None, "101", "102", None, None]
     first = by_id["101"]
     assert first.author == "Bram Oakhurst"
-    assert first.url == "https://tidewatch.example/"
+    assert first.author_url == "https://tidewatch.example/"
+    # Absolute in the page for the first comment, relative for the others: all absolute here.
+    page = "https://harbour-ledger.example/2023/05/lighthouse-keepers-vote/"
+    assert [c.url for c in current.comments] == [f"{page}#comment-{i}" for i in by_id]
+    assert by_id["102"].author_url is None
     assert first.posted_at == datetime(2023, 5, 4, 10, 2, 11, tzinfo=timezone(timedelta(hours=1)))
     # "&amp;#8217;" in the page is an apostrophe encoded twice.
     assert first.paragraphs == [
@@ -200,7 +207,9 @@ def test_legacy_markup_comments(legacy: Thread) -> None:
                             "\u201cfirst frost\u201d, not after.\n\nAlso: save the seeds.")
     assert texts["202"] == "Is it edible at that size, or only good for the show bench?"
     assert texts["204"] == "First post here \u2013 hello from plot fourteen."
-    assert legacy.comments[0].url == "http://runnerbeans.example"
+    assert legacy.comments[0].author_url == "http://runnerbeans.example"
+    # Its links to "#comment-N" are relative and the page gives no address of its own.
+    assert [c.url for c in legacy.comments] == [None] * 5
 
 
 def test_legacy_markup_warnings_count_what_was_not_read(legacy: Thread) -> None:

@@ -103,6 +103,10 @@ def test_own_tree_and_entities(own: Thread) -> None:
     # An account deleted after posting leaves the comment readable.
     assert texts[5] == "Tide tables for the cove are pinned in the sidebar."
     assert own.comments[0].posted_at == datetime(2023, 7, 22, 4, 43, 20, tzinfo=timezone.utc)
+    # A comment's permalink (a path on the site) becomes its url; one without has none.
+    assert own.comments[0].url == ("https://www.reddit.com/r/tidepools/comments/q7h2k/"
+                                   "found_a_sea_hare_two_nudibranchs_at_low_tide/k1a01/")
+    assert own.comments[1].url is None
 
 
 def test_own_more_stubs_and_deletions_are_warned(own: Thread) -> None:

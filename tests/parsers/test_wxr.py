@@ -239,6 +239,10 @@ def test_seed_comments_statuses_and_threading(seed_threads) -> None:
     assert by_id["104"].text.endswith("I\u2019m \"for\" it.")
     # A trashed post's comments are "post-trashed": kept, as trash.
     assert seed_threads[3].comments[0].status == "trash"
+    # The website a commenter gave is the author's url; WXR has no link to a comment itself.
+    assert by_id["102"].author_url == "https://harbourlane.example"
+    assert by_id["101"].author_url is None
+    assert all(c.url is None for c in by_id.values())
 
 
 def test_seed_missing_parent_is_kept_with_a_warning(seed_threads) -> None:
