@@ -53,15 +53,14 @@ def _time_from_json(value: Any, where: str) -> datetime | None:
 
 def _object(data: Any, where: str) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected a JSON object, got {_json_type(data)}")
+        raise ValueError(f"{where}: expected a JSON object, got {json_kind(data)}")
     return data
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {bool: "a boolean", str: "a string", list: "a list", dict: "an object", int: "a number",
-            float: "a number"}.get(type(value), type(value).__name__)
+def json_kind(value: Any) -> str:
+    """How an error message names the kind of a decoded JSON value."""
+    return {dict: "an object", list: "a list", str: "a string", type(None): "null",
+            bool: "true/false"}.get(type(value), "a number")
 
 
 def _opt_str(data: dict[str, Any], key: str, where: str) -> str | None:
@@ -71,7 +70,7 @@ def _opt_str(data: dict[str, Any], key: str, where: str) -> str | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
-        raise ValueError(f"{where}.{key}: expected a string, got {_json_type(value)}")
+        raise ValueError(f"{where}.{key}: expected a string, got {json_kind(value)}")
     return value
 
 
@@ -267,7 +266,7 @@ class Thread:
 
 def _warning(value: Any, where: str) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"{where}: expected a string, got {_json_type(value)}")
+        raise ValueError(f"{where}: expected a string, got {json_kind(value)}")
     return value
 
 

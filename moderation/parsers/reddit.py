@@ -24,7 +24,7 @@ from moderation.errors import ParseError
 from moderation.parsers import Format
 from moderation.parsers.clean import decode_bytes, html_to_text, normalise, unescape
 from moderation.parsers.html import blocks_from_html
-from moderation.thread import Article, Block, Comment, Thread
+from moderation.thread import Article, Block, Comment, Thread, json_kind
 
 REDDIT = "https://www.reddit.com"
 _DELETED_BODIES = frozenset({"[deleted]", "[removed]"})
@@ -80,7 +80,7 @@ class _Reader:
 
     def obj(self, value: Any, path: str) -> dict[str, Any]:
         if not isinstance(value, dict):
-            raise self.fail(path, f"expected a JSON object, got {_kind_of(value)}")
+            raise self.fail(path, f"expected a JSON object, got {json_kind(value)}")
         return value
 
     def children(self, listing: Any, path: str) -> list[Any]:
@@ -89,7 +89,7 @@ class _Reader:
             raise self.fail(f"{path}.kind", f"expected \"Listing\", got {listing.get('kind')!r}")
         children = self.obj(listing.get("data"), f"{path}.data").get("children")
         if not isinstance(children, list):
-            raise self.fail(f"{path}.data.children", f"expected a list, got {_kind_of(children)}")
+            raise self.fail(f"{path}.data.children", f"expected a list, got {json_kind(children)}")
         return children
 
     def listings(self, data: Any) -> tuple[dict[str, Any], list[Any]]:
@@ -154,7 +154,7 @@ class _Reader:
             created = float(created)  # some archive dumps store the seconds as a string
         if not isinstance(created, (int, float)) or isinstance(created, bool):
             raise self.fail(f"{path}.data.created_utc", f"expected seconds since 1970, "
-                                                        f"got {_kind_of(created)}")
+                                                        f"got {json_kind(created)}")
         return datetime.fromtimestamp(created, tz=timezone.utc)
 
     def article(self, post: dict[str, Any]) -> Article:
@@ -190,11 +190,6 @@ class _Reader:
         if orphans:
             warnings.append(f"{orphans} comment(s) reply to comments not in the export")
         return warnings
-
-
-def _kind_of(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", type(None): "null",
-            bool: "true/false"}.get(type(value), "a number")
 
 
 def _permalink(value: Any) -> str | None:
