@@ -20,6 +20,8 @@ TECHNIQUES_TOP = 5
 # 0.03 the project promises (0.024 measured); the default model's 0.045 measured (0.067 on 300
 # real comments, bench/README.md). The mean is far lower (under 0.003 for both).
 INT8_MAX_DRIFT = {"default": 0.06, "fast": 0.03}
+# Most a moderator should see flagged as propaganda among calm, civil news comments.
+CALM_PROPAGANDA_SHARE = 0.15
 
 
 @SHIPPED
@@ -137,6 +139,21 @@ def test_seed_comments_are_flagged_with_what_a_reader_sees(shared_dir: Path, mod
         assert "hostility" in flags and "propaganda" in flags, result.scores
     assert {"reductio_ad_hitlerum", "name_calling"} <= set(top(first)), top(first)
     assert {"name_calling", "whataboutism"} <= set(top(second)), top(second)
+
+
+@pytest.mark.slow
+@SHIPPED
+def test_calm_reader_comments_are_rarely_flagged_as_propaganda(shared_dir: Path, model: Path) -> None:
+    from moderation.scorer import Scorer
+    from training.recipes import validation_split
+
+    scorer = Scorer(model)
+    examples = validation_split(model, "unhealthy-conversations", str(shared_dir / "data"),
+                                lambda line: None)
+    calm = [ex.text for ex in examples if ex.labels.get("propaganda") == 0.0]
+    assert len(calm) > 200
+    flagged = sum("propaganda" in r.flags(scorer.thresholds) for r in scorer.score_batch(calm))
+    assert flagged / len(calm) <= CALM_PROPAGANDA_SHARE, (flagged, len(calm))
 
 
 # Quality targets on the validation split of each dataset (ROC-AUC).

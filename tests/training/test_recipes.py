@@ -19,6 +19,7 @@ from moderation.labelled import Example
 from moderation.labels import BY_NAME, DEFAULT_LABELS
 from training.config import TrainingArguments
 from training.recipes import RECIPES, load_recipe, select, subsample, thin
+from training.recipes.base import CALM_NEGATIVES, RARE_TECHNIQUES, calm_negatives
 
 Loaded = Callable[[str], list[Example]]
 TECHNIQUES = tuple(n for n in DEFAULT_LABELS if BY_NAME[n].group == "propaganda" and n != "propaganda")
@@ -251,6 +252,42 @@ def test_default_recipe_caps_splits_and_records_provenance(data_dir: Path) -> No
         assert 0 < entry["validation"] == sum(ex.source == entry["name"] for ex in val) <= 50 + 20
     assert not {ex.text for ex in train} & {ex.text for ex in val}
     assert len(logged) == len(RECIPES)
+
+
+def test_calm_comments_of_marked_datasets_are_propaganda_negatives(data_dir: Path) -> None:
+    train, val, provenance = load_recipe("default", data_dir, TrainingArguments(max_per_dataset=200),
+                                         lambda line: None)
+    marked = {name for name, recipe in RECIPES.items() if recipe.calm_negatives}
+    assert marked and {entry["name"] for entry in provenance if "calm comments" in
+                       " ".join(entry["mapping"])} == marked
+    for ex in train + val:
+        calm = ex.labels.get("hostility", 1.0) < 0.5 and ex.labels.get("incivility", 0.0) < 0.5
+        if ex.source in marked and calm:
+            assert all(ex.labels[name] == 0.0 for name in CALM_NEGATIVES), ex.labels
+        elif ex.source in marked or ex.source == "gab-hate-corpus":
+            # hostile comments, and datasets not marked, say nothing about propaganda
+            assert not set(CALM_NEGATIVES) & set(ex.labels), ex.labels
+    assert any(ex.source in marked and ex.labels.get("propaganda") == 0.0 for ex in val)
+
+
+# --- calm negatives (invented examples) --------------------------------------------------------
+
+
+def test_calm_negatives_mark_only_calm_comments_without_propaganda_labels() -> None:
+    calm = calm_negatives(Example("a fine day for it", {"hostility": 0.1, "incivility": 0.2}))
+    assert calm.labels["propaganda"] == 0.0 and calm.labels["hostility"] == 0.1
+    assert set(calm.labels) == {"hostility", "incivility", *CALM_NEGATIVES}
+    # the techniques only rhetoric corpora teach stay unknown
+    assert RARE_TECHNIQUES and not RARE_TECHNIQUES & set(calm.labels)
+    assert set(CALM_NEGATIVES) | RARE_TECHNIQUES == {"propaganda", *TECHNIQUES}
+    untouched = [
+        Example("hostile", {"hostility": 0.9}),
+        Example("rude", {"hostility": 0.2, "incivility": 0.7}),
+        Example("no hostility label", {"insult": 0.0}),
+        Example("already annotated", {"hostility": 0.0, "loaded_language": 1.0}),
+    ]
+    for ex in untouched:
+        assert calm_negatives(ex) is ex, ex.text
 
 
 def test_recipe_names_and_missing_folders(data_dir: Path, tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ from training.recipes import (
     tweeteval_hate,
     unhealthy_conversations,
 )
-from training.recipes.base import DatasetRecipe
+from training.recipes.base import CALM_MAPPING, DatasetRecipe, calm_negatives
 
 if TYPE_CHECKING:
     from training.config import TrainingArguments
@@ -105,6 +105,8 @@ def _prepare(recipe: DatasetRecipe, folder: Path, args: TrainingArguments, log: 
              ) -> tuple[list[Example], list[Example], dict[str, Any]]:
     report = LoadReport()
     examples = recipe.load(folder, report)
+    if recipe.calm_negatives:
+        examples = [calm_negatives(ex) for ex in examples]
     split_train, split_val = stratified_split(examples, args.val_fraction, args.seed)
     cap = recipe.cap if args.max_per_dataset is None else min(recipe.cap, args.max_per_dataset)
     val_cap = VAL_CAP if args.max_per_dataset is None else min(VAL_CAP, args.max_per_dataset)
@@ -129,7 +131,7 @@ def _prepare(recipe: DatasetRecipe, folder: Path, args: TrainingArguments, log: 
         "taught": recipe.taught,
         "examples": len(train),
         "validation": len(val),
-        "mapping": dict(recipe.mapping),
+        "mapping": {**recipe.mapping, **(CALM_MAPPING if recipe.calm_negatives else {})},
         "notes": notes,
     }
     return train, val, entry

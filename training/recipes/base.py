@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 from moderation.errors import DataError
 from moderation.labelled import Example, LoadReport, Span
+from moderation.labels import BY_NAME, HOSTILITY, LABELS, PROPAGANDA
 from moderation.parsers.clean import unescape
 
 
@@ -39,6 +40,41 @@ class DatasetRecipe:
     load: Loader
     cap: int
     notes: str = ""
+    # Whether its calm examples also teach "no propaganda" (see ``calm_negatives``).
+    calm_negatives: bool = False
+
+
+# Techniques whose positives come only from rhetoric corpora (fallacy sentences, merged PTC
+# classes): a flood of everyday negatives would swamp their few positives, so for them a calm
+# comment stays unknown, as it was.
+RARE_TECHNIQUES = frozenset({"whataboutism", "straw_man", "red_herring", "bandwagon",
+                             "reductio_ad_hitlerum"})
+CALM_NEGATIVES: tuple[str, ...] = tuple(
+    label.name for label in LABELS
+    if label.group == PROPAGANDA and label.name not in RARE_TECHNIQUES)
+CALM_MAPPING = {"calm comments (no hostility label positive)":
+                f"{PROPAGANDA} and its common techniques 0"}
+
+
+def calm_negatives(example: Example) -> Example:
+    """An everyday comment annotated as not hostile, also marked as showing no propaganda.
+
+    The propaganda sources are news articles and fallacy sentences, so without this the
+    model never sees a reader's calm comment as a propaganda negative and flags most of them.
+    Only examples whose hostility is known and every known hostility label is negative
+    qualify; one that already carries a propaganda label is left as it is.
+    """
+    labels = example.labels
+    hostility = [value for name, value in labels.items() if _group(name) == HOSTILITY]
+    if (HOSTILITY not in labels or any(value >= 0.5 for value in hostility)
+            or any(_group(name) == PROPAGANDA for name in labels)):
+        return example
+    return replace(example, labels={**labels, **dict.fromkeys(CALM_NEGATIVES, 0.0)})
+
+
+def _group(name: str) -> str | None:
+    label = BY_NAME.get(name)
+    return label.group if label else None
 
 
 def require(folder: Path, *names: str) -> None:

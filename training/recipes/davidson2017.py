@@ -36,13 +36,14 @@ def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
 RECIPE = DatasetRecipe(
     name=NAME,
     licence="MIT",
-    taught="hostility, identity_attack",
+    taught="hostility, identity_attack; propaganda negatives",
     mapping={
         "0 hate speech": "hostility 1, identity_attack 1",
         "1 offensive language": "hostility 1, identity_attack 0 (profanity unknown)",
         "2 neither": "hostility 0, identity_attack 0",
     },
     load=load,
+    calm_negatives=True,
     cap=3000,
     notes=(
         "Majority class; HTML entities decoded. Teaches the line between hate and mere "

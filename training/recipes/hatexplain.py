@@ -43,7 +43,7 @@ def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
 RECIPE = DatasetRecipe(
     name=NAME,
     licence="MIT (HateXplain repository)",
-    taught="hostility, identity_attack",
+    taught="hostility, identity_attack; propaganda negatives",
     mapping={
         "0 normal": "hostility 0, identity_attack 0",
         "1 hate speech": "hostility 1, identity_attack 1",
@@ -51,6 +51,7 @@ RECIPE = DatasetRecipe(
         "3 undecided": "skipped",
     },
     load=load,
+    calm_negatives=True,
     cap=4000,
     notes=(
         "Texts are lower-cased without punctuation upstream. The rationales are not in this "

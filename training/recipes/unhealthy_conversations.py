@@ -59,13 +59,14 @@ def _probability(row: dict[str, str], column: str, where: str) -> float:
 RECIPE = DatasetRecipe(
     name=NAME,
     licence="CC BY-NC-SA 4.0",
-    taught="hostility, incivility",
+    taught="hostility, incivility; propaganda negatives",
     mapping={
         "hostile": "hostility",
         "antagonize / condescending / dismissive / sarcastic": "incivility (the highest of the four)",
         "healthy, generalisation, generalisation_unfair": "not used",
     },
     load=load,
+    calm_negatives=True,
     cap=3500,
     notes=(
         "Soft labels from the upstream confidence (probability = confidence for 1, "
