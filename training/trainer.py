@@ -421,7 +421,7 @@ def train(args: TrainingArguments, log: Log = _stderr) -> Path:
     warmup = int(total * args.warmup_fraction)
     checkpoint = out / CHECKPOINT_DIR
     config_key = json.dumps({k: v for k, v in args.to_dict().items()
-                             if k not in ("resume", "threads", "checkpoint_every")}, sort_keys=True)
+                             if k not in NOT_IN_CHECKPOINT_KEY}, sort_keys=True)
 
     step = 0
     if args.resume and (checkpoint / "state.json").is_file():
@@ -550,6 +550,9 @@ def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str
     return out
 
 
+# Settings a resumed run may change: they do not touch the trained weights (the scoring windows
+# only change calibration and thresholds, which are tuned again when the run finishes).
+NOT_IN_CHECKPOINT_KEY = ("resume", "threads", "checkpoint_every", "score_max_length", "stride")
 EXPERIMENTAL_BELOW = 100
 MIN_TO_TUNE = 5  # positives and negatives needed on validation to calibrate a label
 

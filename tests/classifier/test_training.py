@@ -191,6 +191,29 @@ def test_resume_with_other_settings_is_refused(tiny_base: Path, toy_files: tuple
     assert main([*args[:-4], "--batch-size", "4", "--max-length", "32", "--threads", "1", "--resume"]) == 2
 
 
+def test_finished_run_resumes_with_other_scoring_windows(tiny_base: Path, toy_files: tuple[Path, Path],
+                                                         tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from moderation.cli import main
+    from moderation.modeldir import read_model_info
+
+    data, val = toy_files
+    out = tmp_path / "m"
+    args = ["train", "--data", str(data), "--validation", str(val), "--out", str(out), "--base",
+            str(tiny_base), "--labels", "hostility", "--max-steps", "3", "--batch-size", "8",
+            "--max-length", "32", "--threads", "1"]
+    assert main(args) == 0
+    assert read_model_info(out).max_length == 256
+    windows = tmp_path / "windows.toml"
+    windows.write_text("score_max_length = 48\nstride = 16\n", encoding="utf-8")
+    capsys.readouterr()
+    # the trained weights are kept; calibration and thresholds are tuned again on the new windows
+    assert main([*args, "--config", str(windows), "--resume"]) == 0
+    assert "resumed from" in capsys.readouterr().err
+    info = read_model_info(out)
+    assert (info.max_length, info.stride) == (48, 16)
+
+
 def test_base_weight_mismatch_is_refused(toy_model: Path, tiny_base: Path, tmp_path: Path) -> None:
     from safetensors.torch import load_file, save_file
 
