@@ -3,7 +3,8 @@
 The peers are `alt-profanity-check` (a linear model on bag-of-words) and `hatesonar` (a
 logistic regression trained on the Davidson et al. tweets), both from PyPI and both CPU-only.
 They are benchmark-only dependencies (`pip install -e '.[bench]'`): the library never imports
-them (hatesonar loads a pickled model, which the library itself never does).
+them (hatesonar loads a pickled model, which the library itself never does). hatesonar needs
+the en_US.UTF-8 locale on the machine.
 
     python bench/peers.py --model models/default --recipe default [--data-dir ../shared/data]
 
@@ -40,7 +41,13 @@ def peer_scores(texts: list[str]) -> dict[str, dict[str, np.ndarray]]:
     from profanity_check import predict_prob
 
     profanity = np.asarray(predict_prob(texts), dtype=np.float64)
-    sonar = Sonar()
+    try:
+        sonar = Sonar()
+    except Exception as exc:  # its ONNX graph normalises text in the en_US.UTF-8 locale
+        if "locale" not in str(exc):
+            raise
+        sys.exit("hatesonar needs the en_US.UTF-8 locale: on Debian, apt-get install locales, "
+                 "uncomment en_US.UTF-8 in /etc/locale.gen and run locale-gen")
     hate, not_neither = [], []
     for text in texts:
         classes = {c["class_name"]: c["confidence"] for c in sonar.ping(text=text)["classes"]}
