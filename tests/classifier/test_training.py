@@ -178,15 +178,19 @@ def test_killed_run_resumes_to_the_same_model(tiny_base: Path, toy_files: tuple[
     np.testing.assert_allclose(a, b, atol=1e-4)
 
 
+def _three_steps(data: Path, val: Path, base: Path, out: Path) -> list[str]:
+    return ["train", "--data", str(data), "--validation", str(val), "--out", str(out), "--base",
+            str(base), "--labels", "hostility", "--max-steps", "3", "--batch-size", "8",
+            "--max-length", "32", "--threads", "1"]
+
+
 def test_resume_with_other_settings_is_refused(tiny_base: Path, toy_files: tuple[Path, Path],
                                                 tmp_path: Path) -> None:
     from moderation.cli import main
 
     data, val = toy_files
     out = tmp_path / "m"
-    args = ["train", "--data", str(data), "--validation", str(val), "--out", str(out), "--base",
-            str(tiny_base), "--labels", "hostility", "--max-steps", "3", "--batch-size", "8",
-            "--max-length", "32", "--threads", "1"]
+    args = _three_steps(data, val, tiny_base, out)
     assert main(args) == 0
     assert main([*args[:-4], "--batch-size", "4", "--max-length", "32", "--threads", "1", "--resume"]) == 2
 
@@ -199,11 +203,10 @@ def test_finished_run_resumes_with_other_scoring_windows(tiny_base: Path, toy_fi
 
     data, val = toy_files
     out = tmp_path / "m"
-    args = ["train", "--data", str(data), "--validation", str(val), "--out", str(out), "--base",
-            str(tiny_base), "--labels", "hostility", "--max-steps", "3", "--batch-size", "8",
-            "--max-length", "32", "--threads", "1"]
+    args = _three_steps(data, val, tiny_base, out)
     assert main(args) == 0
     assert read_model_info(out).max_length == 256
+    weights = {p.name: p.read_bytes() for p in out.glob("*.safetensors")}
     windows = tmp_path / "windows.toml"
     windows.write_text("score_max_length = 48\nstride = 16\n", encoding="utf-8")
     capsys.readouterr()
@@ -212,6 +215,7 @@ def test_finished_run_resumes_with_other_scoring_windows(tiny_base: Path, toy_fi
     assert "resumed from" in capsys.readouterr().err
     info = read_model_info(out)
     assert (info.max_length, info.stride) == (48, 16)
+    assert {p.name: p.read_bytes() for p in out.glob("*.safetensors")} == weights
 
 
 def test_base_weight_mismatch_is_refused(toy_model: Path, tiny_base: Path, tmp_path: Path) -> None:
