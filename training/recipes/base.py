@@ -16,7 +16,7 @@ from typing import Protocol
 
 from moderation.errors import DataError
 from moderation.labelled import Example, LoadReport, Span
-from moderation.labels import BY_NAME, HOSTILITY, LABELS, PROPAGANDA
+from moderation.labels import HOSTILITY, LABELS, PROPAGANDA, default_groups
 from moderation.parsers.clean import unescape
 
 
@@ -65,16 +65,11 @@ def calm_negatives(example: Example) -> Example:
     qualify; one that already carries a propaganda label is left as it is.
     """
     labels = example.labels
-    hostility = [value for name, value in labels.items() if _group(name) == HOSTILITY]
-    if (HOSTILITY not in labels or any(value >= 0.5 for value in hostility)
-            or any(_group(name) == PROPAGANDA for name in labels)):
+    groups = default_groups(list(labels))
+    if (HOSTILITY not in labels or PROPAGANDA in groups
+            or any(labels[name] >= 0.5 for name in groups[HOSTILITY])):
         return example
     return replace(example, labels={**labels, **dict.fromkeys(CALM_NEGATIVES, 0.0)})
-
-
-def _group(name: str) -> str | None:
-    label = BY_NAME.get(name)
-    return label.group if label else None
 
 
 def require(folder: Path, *names: str) -> None:
