@@ -35,6 +35,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from moderation.backends import BACKENDS, default_backend  # noqa: E402
 from moderation.modeldir import default_model_dir  # noqa: E402
 
 # Comments of everyday length (10 to 80 words), written for this benchmark.
@@ -192,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=30, help="requests before measuring")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, help="model threads per worker (MODERATION_THREADS)")
-    parser.add_argument("--backend", choices=("torch", "onnx"), help="MODERATION_BACKEND")
+    parser.add_argument("--backend", choices=BACKENDS,
+                        help="MODERATION_BACKEND (default: the service's, onnx where installed)")
     parser.add_argument("--precision", choices=("int8", "fp32"), help="MODERATION_PRECISION")
     parser.add_argument("--max-wait-ms", type=float, help="micro-batch wait (MODERATION_MAX_WAIT_MS)")
     parser.add_argument("-o", "--output", help="also save the results as JSON")
@@ -246,8 +248,9 @@ def main(argv: list[str] | None = None) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
 
-    print(f"model: {args.model}; backend: {env.get('MODERATION_BACKEND', 'torch')}"
-          f"{'-' + env.get('MODERATION_PRECISION', 'int8') if env.get('MODERATION_BACKEND') == 'onnx' else ''}; "
+    backend = env.get("MODERATION_BACKEND") or default_backend()
+    print(f"model: {args.model}; backend: {backend}"
+          f"{'-' + env.get('MODERATION_PRECISION', 'int8') if backend == 'onnx' else ''}; "
           f"workers: {args.workers}; cores: {os.cpu_count()}; "
           f"load average before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f}; "
           f"ready in {ready_s:.1f} s; single comments of {min(map(len, COMMENTS))}-"

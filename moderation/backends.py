@@ -1,6 +1,7 @@
-"""Where the network runs: PyTorch (fp32, the reference and the default) or ONNX Runtime
-(int8 by default, 2 to 3 times as fast on 2 cores; its scores drift from the reference by
-0.003 on average, see bench/README.md and :mod:`moderation.quantise`).
+"""Where the network runs: PyTorch (fp32, the reference) or ONNX Runtime (int8 by default,
+2 to 3 times as fast on 2 cores; its scores drift from the reference by 0.003 on average, see
+bench/README.md and :mod:`moderation.quantise`). ONNX Runtime is the default wherever it is
+installed (see ``default_backend``).
 
 Both take a padded batch of token ids and its attention mask as int64 arrays and return the
 sequence logits ``(batch, labels)`` and the token logits ``(batch, tokens, labels)`` as float32
@@ -53,6 +54,15 @@ def default_threads() -> int:
         return os.cpu_count() or 1
 
 
+def default_backend() -> str:
+    """The backend used when none is named: onnx when ONNX Runtime and the exporter are
+    installed (both come with ``moderation[model]``), torch otherwise. Looked up without
+    importing either, so that choosing costs nothing."""
+    from importlib.util import find_spec
+
+    return "onnx" if find_spec("onnxruntime") and find_spec("onnx") else "torch"
+
+
 def require_onnx() -> None:
     try:
         import onnxruntime  # noqa: F401
@@ -61,9 +71,10 @@ def require_onnx() -> None:
                              "or pass --backend torch") from None
 
 
-def open_backend(info: ModelInfo, backend: str = "torch", *, base: str | None = None,
+def open_backend(info: ModelInfo, backend: str | None = None, *, base: str | None = None,
                  threads: int | None = None, precision: str = "int8",
                  log: Callable[[str], None] | None = None) -> Backend:
+    backend = backend or default_backend()
     if backend not in BACKENDS:
         raise ModelLoadError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     if backend == "torch":

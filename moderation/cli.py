@@ -89,7 +89,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     models = [scorer]
     if args.compare:
         models.append(_scorer(args, args.compare))
-    saved: dict[str, object] = {"data": args.data or f"recipe {args.recipe} (validation split)"}
+    saved: dict[str, object] = {"data": args.data or f"recipe {args.recipe} (validation split)",
+                                "backend": scorer.backend.name}
     results = []
     for key, model in zip("ab", models):
         if args.by_source:
@@ -207,14 +208,14 @@ def _add_model_options(parser: argparse.ArgumentParser, required: bool = False) 
     group.add_argument("--model", type=Path, metavar="DIR",
                        help="model directory" + ("" if required else " (default: models/default)"))
     group.add_argument("--fast", action="store_true",
-                       help="the distilled models/fast (half the layers), on the onnx backend "
-                       "unless --backend says otherwise: about twice as fast as the default "
-                       "model, a little less accurate (see its model card)")
+                       help="the distilled models/fast (half the layers): about twice as fast as "
+                       "the default model, a little less accurate (see its model card)")
 
 
 def _resolve_model_options(args: argparse.Namespace) -> None:
-    """--fast names the shipped student and, unless a backend is given, ONNX Runtime; any
-    other command that runs a model defaults to torch (the service to its own settings)."""
+    """--fast names the shipped student; a backend left unset is ONNX Runtime where installed
+    (the service resolves its own, from its environment settings)."""
+    from moderation.backends import default_backend
     from moderation.modeldir import shipped_model_dir
 
     if getattr(args, "fast", False):
@@ -222,11 +223,9 @@ def _resolve_model_options(args: argparse.Namespace) -> None:
         if not (args.model / "config.json").is_file():
             raise ModelLoadError(f"no fast model at {args.model}: it ships with the source "
                                  "tree; pass --model DIR instead")
-        if getattr(args, "backend", "") is None:
-            args.backend = "onnx"
     if args.func is not cmd_serve:
         if getattr(args, "backend", "") is None:
-            args.backend = "torch"
+            args.backend = default_backend()
         if getattr(args, "precision", "") is None:
             args.precision = "int8"
 
@@ -238,8 +237,9 @@ def _add_backend_options(parser: argparse.ArgumentParser) -> None:
     from moderation.export import PRECISIONS
 
     parser.add_argument("--backend", choices=BACKENDS,
-                        help="where the model runs: torch (default, the reference) or onnx (ONNX "
-                        "Runtime, exported on first use; faster, scores within a few hundredths)")
+                        help="where the model runs: onnx (ONNX Runtime, exported on first use; the "
+                        "default when installed) or torch (the reference: slower, scores within "
+                        "a few hundredths of onnx int8)")
     parser.add_argument("--precision", choices=PRECISIONS,
                         help="onnx backend: int8 (default) or fp32 weights")
     parser.add_argument("--threads", type=int, metavar="N",
@@ -320,7 +320,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     result = summary.to_dict()
     if args.summary:
         write_json(Path(args.summary), {"model": {"name": info.name, "version": info.version,
-                                                  "path": str(info.path)},
+                                                  "path": str(info.path),
+                                                  "backend": scorer.backend.name},
                                         "policy": policy.to_dict(), **result})
     totals = result["totals"]
     decisions = ", ".join(f"{k} {v}" for k, v in totals["decisions"].items())

@@ -22,8 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from moderation.backends import default_backend
 from moderation.errors import ConfigError, ModerationError
+from moderation.export import cached_graph
 from moderation.io import atomic_output
+from moderation.modeldir import read_model_info
 from moderation.scorefile import format_records
 
 FORMATS = ("jsonl", "parquet")
@@ -35,7 +38,7 @@ class ScoringSpec:
     """Everything an actor needs to score a shard the way the local engine would."""
 
     model: str
-    backend: str = "torch"
+    backend: str | None = None  # None: moderation.backends.default_backend()
     precision: str = "int8"
     threads: int | None = None
     batch_size: int | None = None
@@ -58,7 +61,6 @@ class ShardScorer:
     """A Ray Data actor: loads the model once, then scores one shard per call."""
 
     def __init__(self, spec: ScoringSpec, out_dir: str, fmt: str) -> None:
-        from moderation.modeldir import read_model_info
         from moderation.policy import load_policy, model_policy
         from moderation.scorer import Scorer
 
@@ -148,6 +150,10 @@ def score_on_ray(
         log(f"{len(done)} shard(s) already in {out_dir}; skipped")
     results: list[dict[str, Any]] = []
     if todo:
+        if (spec.backend or default_backend()) == "onnx" and address is None:
+            # Local actors share this machine's export cache: fill it once here rather than
+            # in every actor at the same time.
+            cached_graph(read_model_info(spec.model), spec.precision, base=spec.base, log=log)
         if not ray.is_initialized():
             # Without an address, a local instance on this machine (as many CPUs as it has).
             ray.init(address=address, include_dashboard=False, log_to_driver=False,

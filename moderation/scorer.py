@@ -61,9 +61,10 @@ class RawOutput:
 class Scorer:
     """Scores texts with a model directory.
 
-    ``backend`` is where the network runs (see :mod:`moderation.backends`): ``torch`` (the
-    reference) or ``onnx`` (ONNX Runtime; ``precision`` ``int8`` or ``fp32``). ``batch_size``
-    is windows per forward pass (default: what measured fastest for the backend).
+    ``backend`` is where the network runs (see :mod:`moderation.backends`): ``onnx`` (ONNX
+    Runtime; ``precision`` ``int8`` or ``fp32``; the default when installed) or ``torch`` (the
+    reference). ``batch_size`` is windows per forward pass (default: what measured fastest for
+    the backend).
     """
 
     def __init__(
@@ -73,15 +74,16 @@ class Scorer:
         base: str | None = None,
         batch_size: int | None = None,
         threads: int | None = None,
-        backend: str = "torch",
+        backend: str | None = None,
         precision: str = "int8",
         log: Callable[[str], None] | None = None,
     ) -> None:
-        from moderation.backends import DEFAULT_BATCH, open_backend
+        from moderation.backends import DEFAULT_BATCH, default_backend, open_backend
         from moderation.modeldir import resolve_base
         from moderation.windows import WindowTokenizer
 
         self.info: ModelInfo = read_model_info(Path(model_dir) if model_dir else default_model_dir())
+        backend = backend or default_backend()
         self.batch_size = batch_size or DEFAULT_BATCH.get(backend, 32)
         self.tokenizer = WindowTokenizer(resolve_base(base or self.info.base_name),
                                          self.info.max_length, self.info.stride)

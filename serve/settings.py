@@ -16,7 +16,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from moderation.backends import BACKENDS
+from moderation.backends import BACKENDS, default_backend
 from moderation.errors import ConfigError
 from moderation.export import PRECISIONS
 from moderation.modeldir import default_model_dir
@@ -38,8 +38,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", min_length=1, description="address to listen on")
     port: int = Field(8000, ge=0, le=65535, description="port to listen on (0: any free port)")
     workers: int = Field(1, ge=1, le=64, description="processes, each with its own copy of the model")
-    backend: str = Field("torch", pattern=f"^({'|'.join(BACKENDS)})$", description="where the "
-                         "model runs: torch (the reference) or onnx (ONNX Runtime)")
+    backend: str = Field(default_factory=default_backend, pattern=f"^({'|'.join(BACKENDS)})$",
+                         description="where the model runs: onnx (ONNX Runtime; the default where "
+                         "installed) or torch (the reference)")
     precision: str = Field("int8", pattern=f"^({'|'.join(PRECISIONS)})$",
                            description="onnx backend weights")
     threads: int | None = Field(None, ge=1, description="model threads per process (default: the "

@@ -48,7 +48,8 @@ def render_model_card(model_dir: Path) -> str:
     info = read_model_info(model_dir)
     config = _read(model_dir / "training_config.json") or {}
     metrics = (_read(model_dir / "metrics.json") or {}).get("labels", {})
-    by_source = (_read(model_dir / EVALUATION_FILE) or {}).get("a")
+    evaluation = _read(model_dir / EVALUATION_FILE) or {}
+    by_source = evaluation.get("a")
     peers = _read(model_dir / PEERS_FILE)
     if info.finetune == "lora":
         finetune = f"LoRA (rank {info.lora.get('r')}, alpha {info.lora.get('alpha')}) plus the heads"
@@ -102,6 +103,8 @@ def render_model_card(model_dir: Path) -> str:
     lines += _metrics_table(metrics, info, only_known=False)
     if by_source:
         lines += ["", "## Validation metrics per dataset", ""]
+        if evaluation.get("backend"):
+            lines += [f"Measured by `moderation evaluate` on the {evaluation['backend']} backend.", ""]
         for source, report in by_source.items():
             lines += [f"### {source}", ""] + _metrics_table(report["labels"], info, only_known=True) + [""]
     if peers:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from moderation.backends import default_backend
 from moderation.errors import ModelLoadError
 from moderation.export import cache_dir, cached_graph, graph_key
 from moderation.modeldir import read_model_info
@@ -26,6 +27,17 @@ TOY_TEXTS = [r["text"] for r in toy_rows(40, 5)] + [LONG, "", "vile", "idiot " *
 def _outputs(scorer: Scorer, texts: list[str]) -> tuple[np.ndarray, list]:
     raw = scorer.raw_batch(texts)
     return np.stack([scorer.calibrate(r.logits) for r in raw]), raw
+
+
+def test_onnx_runtime_is_the_default_backend_where_installed(
+    toy_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert default_backend() == "onnx"
+    assert Scorer(toy_model).backend.name == "onnx-int8"
+    # Without ONNX Runtime (its import fails, as when it is not installed) the reference runs.
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    assert default_backend() == "torch"
+    assert Scorer(toy_model).backend.name == "torch"
 
 
 def test_onnx_fp32_matches_torch(toy_model: Path) -> None:

@@ -243,9 +243,26 @@ def test_evaluate_command_prints_and_saves_the_table(toy_model: Path, toy_files:
     printed = capsys.readouterr().out
     assert "ROC-AUC" in printed and "AUC A" in printed and "hostility" in printed
     saved = json.loads(out.read_text())
+    assert saved["backend"] == "onnx-int8"  # what `moderation score` runs by default
     a, b = saved["a"]["labels"]["hostility"], saved["b"]["labels"]["hostility"]
     assert a == b and a["known"] == 120 and a["span_examples"] == 120
     assert set(saved["a"]["labels"]) == {"hostility", "insult"}  # threat is not annotated
+
+
+def test_model_card_shows_the_per_dataset_evaluation_and_its_backend(
+    toy_model: Path, toy_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from moderation.cli import main
+    from training.card import render_model_card
+
+    model = tmp_path / "model"
+    shutil.copytree(toy_model, model)
+    assert main(["evaluate", "--model", str(model), "--data", str(toy_files[1]), "--by-source",
+                 "--backend", "torch", "-o", str(model / "evaluation.json")]) == 0
+    card = render_model_card(model)
+    section = card.split("## Validation metrics per dataset", 1)[1]
+    assert "Measured by `moderation evaluate` on the torch backend." in section
+    assert "### val" in section and "| hostility (spans) |" in section
 
 
 def test_real_packaged_base_loads_offline() -> None:

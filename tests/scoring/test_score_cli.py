@@ -65,6 +65,24 @@ def test_seed_threads_give_one_record_per_comment_in_input_order(
     assert "4 skipped" in err
 
 
+def test_onnx_runtime_scores_unless_the_reference_is_asked_for(
+    toy_model: Path, toy_thread_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = {}
+    for name, extra in (("default", []), ("torch", ["--backend", "torch"])):
+        out, summary = tmp_path / f"{name}.jsonl", tmp_path / f"{name}-summary.json"
+        code, _, err = score([str(toy_thread_file), "--model", str(toy_model), "-o", str(out),
+                              "--summary", str(summary), *extra], capsys)
+        assert code == 0, err
+        runs[name] = (json.loads(summary.read_text())["model"]["backend"], read_records(out))
+    assert runs["default"][0] == "onnx-int8" and runs["torch"][0] == "torch"
+    default, reference = runs["default"][1], runs["torch"][1]
+    assert [r["id"] for r in default] == [r["id"] for r in reference]
+    drift = max(abs(a["scores"][k] - b["scores"][k])
+                for a, b in zip(default, reference, strict=True) for k in a["scores"])
+    assert 0 < drift <= 0.03  # int8 really ran, within the parity bound
+
+
 def test_shared_seed_pages(toy_model: Path, shared_dir: Path, tmp_path: Path,
                            capsys: pytest.CaptureFixture[str]) -> None:
     out, summary = tmp_path / "scores.jsonl", tmp_path / "summary.json"

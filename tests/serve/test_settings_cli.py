@@ -101,6 +101,13 @@ def test_every_setting_is_documented() -> None:
     assert documented == {f"MODERATION_{name.upper()}" for name in Settings.model_fields}
 
 
+def test_the_service_runs_onnx_runtime_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MODERATION_BACKEND", raising=False)
+    assert load_settings().backend == "onnx"
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if not installed
+    assert load_settings().backend == "torch"
+
+
 def test_onnx_backend_setting_reaches_the_scorer(monkeypatch: pytest.MonkeyPatch, toy_model: Path) -> None:
     from serve.deps import load_scorer
 
