@@ -131,9 +131,20 @@ def encode(
     groups = default_groups(labels)
     headline_of = {m: g for g, members in groups.items() if g in index for m in members}
     texts = [ex.text for ex in examples]
-    encoded = tokenizer(texts, truncation=True, max_length=max_length, return_offsets_mapping=True)
+    # A text longer than max_length tokens is cut to one window of it: the first, unless its
+    # evidence lies elsewhere. Then the window holding most of the evidence is kept, so that a
+    # post whose offending words come late does not teach "hostile" from words that are not.
+    room = max_length - tokenizer.num_special_tokens_to_add(pair=False)
+    encoded = tokenizer(texts, truncation=True, max_length=max_length, stride=max(0, room // 2),
+                        return_overflowing_tokens=True, return_offsets_mapping=True)
+    windows: list[list[int]] = [[] for _ in examples]
+    for window, owner in enumerate(encoded["overflow_to_sample_mapping"]):
+        windows[owner].append(window)
+    chosen = [max(ws, key=lambda w: _evidence_in(ex.spans, encoded["offset_mapping"][w])) if ex.spans
+              else ws[0] for ex, ws in zip(examples, windows, strict=True)]
     out: list[Encoded] = []
-    for ex, ids, offsets in zip(examples, encoded["input_ids"], encoded["offset_mapping"], strict=True):
+    for ex, w in zip(examples, chosen, strict=True):
+        ids, offsets = encoded["input_ids"][w], encoded["offset_mapping"][w]
         target = np.zeros(len(labels), dtype=np.float32)
         known = np.zeros(len(labels), dtype=bool)
         for name, value in ex.labels.items():
@@ -159,6 +170,15 @@ def encode(
                         token_target[hit, index[name]] = 1.0
         out.append(Encoded(list(ids), [tuple(o) for o in offsets], target, known, token_target, token_known))
     return out
+
+
+def _evidence_in(spans: Sequence[Any], offsets: Sequence[tuple[int, int]]) -> int:
+    """Characters of the spans inside the window these token offsets cover."""
+    real = [(start, end) for start, end in offsets if end > start]
+    if not real:
+        return 0
+    first, last = real[0][0], real[-1][1]
+    return sum(max(0, min(span.end, last) - max(span.start, first)) for span in spans)
 
 
 def epoch_batches(n: int, lengths: Sequence[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:

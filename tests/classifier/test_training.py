@@ -18,7 +18,7 @@ import pytest
 from moderation.errors import ModelLoadError
 from moderation.modeldir import read_model_info
 
-from tests.tiny_model import INSULTS, toy_rows
+from tests.tiny_model import FILLER, INSULTS, toy_rows
 
 
 def test_learns_the_toy_task_and_tags_its_spans(toy_model: Path) -> None:
@@ -263,6 +263,28 @@ def test_model_card_shows_the_per_dataset_evaluation_and_its_backend(
     section = card.split("## Validation metrics per dataset", 1)[1]
     assert "Measured by `moderation evaluate` on the torch backend." in section
     assert "### val" in section and "| hostility (spans) |" in section
+
+
+def test_a_long_example_keeps_the_window_that_holds_its_evidence(tiny_base: Path) -> None:
+    from moderation import compat
+    from moderation.labelled import Example, Span
+    from training.trainer import encode
+
+    tokenizer = compat.load_tokenizer(tiny_base)
+    calm = " ".join(FILLER[i % len(FILLER)] for i in range(40))
+    text = f"{calm} you vile idiot"
+    start = text.index("vile")
+    spans = (Span(start, start + len("vile"), "hostility"),)
+    with_evidence = Example(text, {"hostility": 1.0}, spans, frozenset({"hostility"}))
+    without = Example(text, {"hostility": 1.0})
+    early = Example(f"vile {calm}", {"hostility": 1.0}, (Span(0, 4, "hostility"),),
+                    frozenset({"hostility"}))
+    kept, first, early_kept = encode([with_evidence, without, early], tokenizer, ["hostility"], 16)
+    words = lambda e: [text[a:b] for a, b in e.offsets if b > a]  # noqa: E731
+    assert len(kept.ids) == len(first.ids) == 16
+    assert "vile" in words(kept) and kept.token_target[:, 0].sum() == 1
+    assert words(first) == calm.split()[:14]  # no evidence known: the text's start, as before
+    assert early_kept.offsets[1] == (0, 4) and early_kept.token_target[1, 0] == 1
 
 
 def test_real_packaged_base_loads_offline() -> None:
