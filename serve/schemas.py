@@ -197,6 +197,7 @@ class ModelOut(BaseModel):
     labels: list[str]
     max_length: int
     stride: int
+    backend: str = Field(description="where the model runs: onnx-int8, onnx-fp32 or torch")
     loaded: bool
 
 

@@ -22,11 +22,19 @@ from serve.settings import Settings
 PROBE_TEXT = "A short comment that checks the model answers."
 
 
+class BackendLike(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
 class ScorerLike(Protocol):
     """What the service needs of a scorer: :class:`moderation.scorer.Scorer` is one."""
 
     @property
     def info(self) -> ModelInfo: ...
+
+    @property
+    def backend(self) -> BackendLike: ...
 
     def score_batch(self, texts: Sequence[str]) -> list[Scores]: ...
 
@@ -34,6 +42,7 @@ class ScorerLike(Protocol):
 class Service:
     def __init__(self, scorer: ScorerLike, settings: Settings, metrics: Metrics) -> None:
         self.info = scorer.info
+        self.backend = scorer.backend.name
         self.settings = settings
         self.model = ModelRef(name=self.info.name, version=self.info.version)
         self.policy, self.communities = load_policies(self.info, settings)

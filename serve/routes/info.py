@@ -39,5 +39,5 @@ async def models(service: ServiceDep) -> dict[str, Any]:
     return {"models": [{
         "name": info.name, "version": info.version, "base_model": info.base_name,
         "finetune": info.finetune, "labels": info.label_names, "max_length": info.max_length,
-        "stride": info.stride, "loaded": True,
+        "stride": info.stride, "backend": service.backend, "loaded": True,
     }]}

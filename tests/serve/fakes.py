@@ -27,7 +27,13 @@ WORDS = {
 BOOM = "explode"  # the fake model raises on any text holding this word
 
 
+class FakeBackend:
+    name = "fake"
+
+
 class FakeScorer:
+    backend = FakeBackend()
+
     def __init__(self) -> None:
         self.info = ModelInfo(path=Path("fake-model"), name="fake", version="7", labels=LABELS,
                               base_name="none", base_sha256="0" * 64)

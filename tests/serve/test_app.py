@@ -309,7 +309,7 @@ def test_labels_come_from_the_model(client: TestClient) -> None:
     models = client.get("/v1/models").json()["models"]
     assert models == [{"name": "fake", "version": "7", "base_model": "none", "finetune": "lora",
                        "labels": ["hostility", "insult", "threat", "propaganda"], "max_length": 256,
-                       "stride": 64, "loaded": True}]
+                       "stride": 64, "backend": "fake", "loaded": True}]
 
 
 def test_health_readiness_and_openapi(client: TestClient) -> None:

@@ -35,6 +35,7 @@ def server(toy_model: Path, log_file: Path) -> Iterator[str]:
     port = _free_port()
     # A longer gathering window than the default, so concurrent requests reliably share calls.
     env = {**os.environ, "MODERATION_MAX_WAIT_MS": "30", "MODERATION_THREADS": "1"}
+    env.pop("MODERATION_BACKEND", None)  # the default backend is under test
     log = open(log_file, "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "moderation.cli", "serve", "--model", str(toy_model), "--port", str(port)],
@@ -76,6 +77,8 @@ def test_real_server_scores_a_comment_and_points_at_the_words(server: str) -> No
     calm = httpx.post(f"{server}/v1/score", json={"text": "the river runs past our small town"}).json()
     assert calm["scores"]["hostility"] < 0.5 and calm["decision"] == "allow"
     assert body["model"]["name"] == calm["model"]["name"]
+    # ONNX Runtime int8 unless told otherwise
+    assert httpx.get(f"{server}/v1/models").json()["models"][0]["backend"] == "onnx-int8"
 
 
 def test_real_server_batch_perspective_and_threads(server: str) -> None:
