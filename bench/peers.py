@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from moderation.backends import BACKENDS
 from moderation.labelled import Example, add_headlines
 from moderation.metrics import roc_auc
 
@@ -60,10 +61,10 @@ def peer_scores(texts: list[str]) -> dict[str, dict[str, np.ndarray]]:
     }
 
 
-def compare(model_dir: Path, examples: list[Example]) -> dict[str, object]:
+def compare(model_dir: Path, examples: list[Example], backend: str | None = None) -> dict[str, object]:
     from moderation.scorer import Scorer
 
-    scorer = Scorer(model_dir)
+    scorer = Scorer(model_dir, backend=backend)
     examples = [add_headlines(ex, scorer.info.groups) for ex in examples]
     examples = [ex for ex in examples if any(label in ex.labels for label in HOSTILITY_LABELS)]
     texts = [ex.text for ex in examples]
@@ -84,7 +85,7 @@ def compare(model_dir: Path, examples: list[Example]) -> dict[str, object]:
                          "positives": int(y.sum()), "roc_auc": aucs})
     return {
         "about": f"ROC-AUC on the validation split ({len(examples)} texts with hostility-group "
-                 "labels). hatesonar was trained on the Davidson et al. tweets, so its davidson2017 "
+                 f"labels; ours on the {scorer.backend.name} backend). hatesonar was trained on the Davidson et al. tweets, so its davidson2017 "
                  "figures are in-domain for it.",
         "models": [name, *peers],
         "rows": rows,
@@ -96,11 +97,13 @@ def main() -> int:
     parser.add_argument("--model", default="models/default", type=Path)
     parser.add_argument("--recipe", default="default")
     parser.add_argument("--data-dir")
+    parser.add_argument("--backend", choices=BACKENDS, help="where our model runs (default: onnx "
+                        "where installed, as `moderation score`)")
     args = parser.parse_args()
     from training.recipes import validation_split
 
     examples = validation_split(args.model, args.recipe, args.data_dir, lambda m: None)
-    result = compare(args.model, examples)
+    result = compare(args.model, examples, args.backend)
     models = result["models"]
     print(f"{'dataset':<26} {'label':<16} {'n':>5} " + " ".join(f"{m[:22]:>22}" for m in models))
     for row in result["rows"]:
