@@ -3,6 +3,7 @@ tokenizer."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
@@ -11,12 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from moderation.backends import default_backend
 from moderation.errors import ModelLoadError
 from moderation.export import cache_dir, cached_graph, graph_key
 from moderation.modeldir import read_model_info
-from moderation.scorer import Scorer
+from moderation.scorer import Scorer, plan_calls
 from tests.tiny_model import toy_rows
 
 # Longer than the toy model's 32-token windows, so several windows per text are merged.
@@ -169,3 +172,42 @@ def test_unwritable_cache_is_a_clear_error(toy_model: Path, tmp_path: Path,
     monkeypatch.setenv(CACHE_ENV, str(blocker / "cache"))
     with pytest.raises(ModelLoadError, match=f"set {CACHE_ENV} to a writable directory"):
         Scorer(toy_model, backend="onnx")
+
+
+def _slowest(lengths: list[int], calls: list[tuple[int, int]]) -> int:
+    return max((end - start) * lengths[end - 1] for start, end in calls)
+
+
+def _best_cut(lengths: list[int], size: int, lanes: int) -> int:
+    """The slowest call of the best cut into at most ``lanes`` calls, by trying every cut."""
+    n = len(lengths)
+    best = None
+    for cuts in itertools.chain.from_iterable(itertools.combinations(range(1, n), k) for k in range(lanes)):
+        bounds = [0, *cuts, n]
+        calls = list(itertools.pairwise(bounds))
+        if all(end - start <= size for start, end in calls):
+            cost = _slowest(lengths, calls)
+            best = cost if best is None else min(best, cost)
+    assert best is not None
+    return best
+
+
+@given(st.lists(st.integers(3, 96), min_size=1, max_size=12), st.integers(1, 8), st.integers(1, 3))
+def test_model_calls_cover_every_window_and_balance_a_small_batch(lengths: list[int], size: int,
+                                                                  lanes: int) -> None:
+    lengths.sort()
+    calls = plan_calls(lengths, size, lanes)
+    assert calls[0][0] == 0 and calls[-1][1] == len(lengths)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(calls))  # contiguous, in order
+    assert all(0 < end - start <= size for start, end in calls)
+    if lanes > 1 and len(lengths) <= size * lanes:
+        # One round: no lane waits for a second call, and the slowest call is as short as can be.
+        assert len(calls) <= lanes
+        assert _slowest(lengths, calls) == _best_cut(lengths, size, lanes)
+    else:
+        assert [end - start for start, end in calls[:-1]] == [size] * (len(calls) - 1)
+
+
+def test_a_small_batch_is_cut_by_padded_tokens_not_by_count() -> None:
+    lengths = [10, 15, 20, 30, 40, 55, 65, 75]
+    assert plan_calls(lengths, 8, 2) == [(0, 5), (5, 8)]  # 5 x 40 and 3 x 75 tokens, not 4 x 75
