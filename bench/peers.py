@@ -85,8 +85,8 @@ def compare(model_dir: Path, examples: list[Example], backend: str | None = None
                          "positives": int(y.sum()), "roc_auc": aucs})
     return {
         "about": f"ROC-AUC on the validation split ({len(examples)} texts with hostility-group "
-                 f"labels; ours on the {scorer.backend.name} backend). hatesonar was trained on the Davidson et al. tweets, so its davidson2017 "
-                 "figures are in-domain for it.",
+                 f"labels; ours on the {scorer.backend.name} backend). hatesonar was trained on "
+                 "the Davidson et al. tweets, so its davidson2017 figures are in-domain for it.",
         "models": [name, *peers],
         "rows": rows,
     }

@@ -172,6 +172,8 @@ def plan_calls(lengths: Sequence[int], size: int, lanes: int) -> list[tuple[int,
     (median), and 210 tokens on average where this cut's slower call pads 145.
     """
     n = len(lengths)
+    if not n:
+        return []
     if lanes < 2 or n > size * lanes:
         return [(start, min(n, start + size)) for start in range(0, n, size)]
 
@@ -186,7 +188,7 @@ def plan_calls(lengths: Sequence[int], size: int, lanes: int) -> list[tuple[int,
             end = start
         return calls[::-1]
 
-    low, high = (lengths[-1], size * lengths[-1]) if n else (0, 0)
+    low, high = lengths[-1], size * lengths[-1]
     while low < high:  # the smallest limit that needs no more calls than lanes
         middle = (low + high) // 2
         if len(cut(middle)) <= lanes:

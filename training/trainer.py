@@ -31,6 +31,7 @@ from moderation.errors import ConfigError, DataError
 from moderation.labelled import (
     Example,
     LoadReport,
+    Span,
     add_headlines,
     load_mapping,
     load_many,
@@ -140,10 +141,10 @@ def encode(
     windows: list[list[int]] = [[] for _ in examples]
     for window, owner in enumerate(encoded["overflow_to_sample_mapping"]):
         windows[owner].append(window)
-    chosen = [max(ws, key=lambda w: _evidence_in(ex.spans, encoded["offset_mapping"][w])) if ex.spans
-              else ws[0] for ex, ws in zip(examples, windows, strict=True)]
     out: list[Encoded] = []
-    for ex, w in zip(examples, chosen, strict=True):
+    for ex, candidates in zip(examples, windows, strict=True):
+        # max keeps the first of equals: the text's start when no window holds any evidence
+        w = max(candidates, key=lambda c: _evidence_in(ex.spans, encoded["offset_mapping"][c]))
         ids, offsets = encoded["input_ids"][w], encoded["offset_mapping"][w]
         target = np.zeros(len(labels), dtype=np.float32)
         known = np.zeros(len(labels), dtype=bool)
@@ -172,7 +173,7 @@ def encode(
     return out
 
 
-def _evidence_in(spans: Sequence[Any], offsets: Sequence[tuple[int, int]]) -> int:
+def _evidence_in(spans: Sequence[Span], offsets: Sequence[tuple[int, int]]) -> int:
     """Characters of the spans inside the window these token offsets cover."""
     real = [(start, end) for start, end in offsets if end > start]
     if not real:
