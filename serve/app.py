@@ -8,6 +8,7 @@ does ``uvicorn --factory serve.app:app_from_env``).
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -51,6 +52,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     log.info("model %s %s (%d labels) loaded in %.1f s; probe answered in %.0f ms",
              service.info.name, service.info.version, len(service.info.labels),
              time.perf_counter() - start, probe_ms)
+    if app.state.freeze_heap:
+        # What is alive now (the model, the tokenizer, every imported module: some 400,000
+        # objects) lives as long as the process. Left to the collector, each full collection
+        # walks all of it, a 50 to 200 ms pause of every request in flight that came every few
+        # seconds under load; frozen, the collector only looks at what requests allocate.
+        gc.collect()
+        gc.freeze()
     try:
         yield
     finally:
@@ -58,7 +66,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.close()
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
+    """The app for ``settings``. ``freeze_heap``: once the model is loaded, exempt everything
+    then alive from garbage collection (for a server process; see ``lifespan``)."""
     app = FastAPI(
         title="moderation",
         version=__version__,
@@ -66,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.freeze_heap = freeze_heap
     app.state.service = None
     app.state.metrics = metrics = Metrics()
     app.state.access = Access(settings.keys, RateLimiter(settings.rate_limit, settings.rate_burst))
@@ -86,4 +97,4 @@ def create_app(settings: Settings) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """The app for the settings in ``MODERATION_*`` environment variables."""
-    return create_app(load_settings())
+    return create_app(load_settings(), freeze_heap=True)

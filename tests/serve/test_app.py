@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable, Iterator
 
@@ -321,6 +322,25 @@ def test_health_readiness_and_openapi(client: TestClient) -> None:
                  "/healthz", "/readyz", "/metrics", "/v1alpha1/comments:analyze"):
         assert path in paths
     assert client.get("/docs").status_code == 200
+
+
+def test_a_server_process_freezes_what_start_up_left_alive(fake: FakeScorer) -> None:
+    from serve.app import create_app
+    from serve.deps import load_scorer
+    from serve.settings import Settings
+
+    gc.unfreeze()
+    try:
+        for freeze, frozen in ((False, False), (True, True)):
+            app = create_app(Settings(), freeze_heap=freeze)
+            app.dependency_overrides[load_scorer] = lambda _settings: fake
+            with TestClient(app) as client:
+                assert client.get("/readyz").status_code == 200
+                assert (gc.get_freeze_count() > 0) is frozen
+                # The collector still runs on what requests allocate.
+                assert gc.isenabled()
+    finally:
+        gc.unfreeze()
 
 
 def test_readiness_fails_when_the_model_stops_answering(client: TestClient, fake: FakeScorer,
