@@ -57,8 +57,7 @@ def graph_key(info: ModelInfo, precision: str, base: str | None = None) -> str:
 def cached_graph(info: ModelInfo, precision: str = "int8", base: str | None = None,
                  log: Callable[[str], None] | None = None) -> Path:
     """The ONNX graph of a model, exported into the cache on first use."""
-    check_precision(precision)
-    path = cache_dir() / f"{info.name}-{graph_key(info, precision, base)}" / f"model.{precision}.onnx"
+    path = cache_path(info, precision, base)
     if not path.is_file():
         if log:
             log(f"exporting {info.path} to ONNX ({precision}) once, into {path.parent}")
@@ -68,6 +67,12 @@ def cached_graph(info: ModelInfo, precision: str = "int8", base: str | None = No
             raise ModelLoadError(f"{path.parent}: cannot write the ONNX export ({exc.strerror or exc}); "
                                  f"set {CACHE_ENV} to a writable directory") from None
     return path
+
+
+def cache_path(info: ModelInfo, precision: str = "int8", base: str | None = None) -> Path:
+    """Where the cache keeps (or will keep) the model's graph."""
+    check_precision(precision)
+    return cache_dir() / f"{info.name}-{graph_key(info, precision, base)}" / f"model.{precision}.onnx"
 
 
 def check_precision(precision: str) -> None:

@@ -122,7 +122,10 @@ class Settings(BaseSettings):
 
 def unknown_environment() -> list[str]:
     """``MODERATION_*`` variables that name no setting (a misspelling is otherwise silent)."""
-    known = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
+    from moderation.export import CACHE_ENV
+
+    # The export cache is the library's setting, read by the service too.
+    known = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields} | {CACHE_ENV}
     return sorted(name for name in os.environ if name.startswith(ENV_PREFIX) and name not in known)
 
 

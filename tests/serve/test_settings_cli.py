@@ -93,6 +93,19 @@ def test_building_the_app_loads_no_model_and_help_lists_serve() -> None:
         assert option in help_text
 
 
+def test_serve_exports_in_a_child_so_torch_stays_out_of_the_server(toy_model: Path, tmp_path: Path) -> None:
+    code = ("import sys; from moderation.export import cache_path; from moderation.modeldir import "
+            "read_model_info; from serve.server import export_in_child; "
+            f"info = read_model_info({str(toy_model)!r}); assert not cache_path(info).is_file(); "
+            "export_in_child(info, 'int8'); assert cache_path(info).is_file(), 'no graph'; "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    env = {**os.environ, "MODERATION_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "exporting" in done.stderr  # the child's progress reaches the console
+
+
 def test_every_setting_is_documented() -> None:
     from serve.settings import Settings
 
@@ -119,3 +132,11 @@ def test_onnx_backend_setting_reaches_the_scorer(monkeypatch: pytest.MonkeyPatch
     scorer = load_scorer(settings)
     assert scorer.backend.name == "onnx-int8"
     assert scorer.score("you vile idiot").scores.keys() == set(scorer.labels)
+
+
+def test_a_misspelt_setting_is_named_and_the_export_cache_is_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    from serve.settings import unknown_environment
+
+    monkeypatch.setenv("MODERATION_MAX_BATHC", "8")
+    monkeypatch.setenv("MODERATION_CACHE_DIR", "/tmp/graphs")
+    assert unknown_environment() == ["MODERATION_MAX_BATHC"]
