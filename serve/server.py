@@ -40,7 +40,7 @@ def export_in_child(info: ModelInfo, precision: str) -> None:
         pool.apply(cached_graph, (info, precision), {"log": _note})
 
 
-def _note(message: str) -> None:
+def _note(message: str) -> None:  # a module-level function: the spawned child imports it
     print(message, file=sys.stderr, flush=True)
 
 

@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from moderation.backends import BACKENDS, default_backend
 from moderation.errors import ConfigError
-from moderation.export import PRECISIONS
+from moderation.export import CACHE_ENV, PRECISIONS
 from moderation.modeldir import default_model_dir
 
 ENV_PREFIX = "MODERATION_"
@@ -122,8 +122,6 @@ class Settings(BaseSettings):
 
 def unknown_environment() -> list[str]:
     """``MODERATION_*`` variables that name no setting (a misspelling is otherwise silent)."""
-    from moderation.export import CACHE_ENV
-
     # The export cache is the library's setting, read by the service too.
     known = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields} | {CACHE_ENV}
     return sorted(name for name in os.environ if name.startswith(ENV_PREFIX) and name not in known)
