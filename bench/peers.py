@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from moderation.backends import BACKENDS
-from moderation.labelled import Example, add_headlines
+from moderation.labelled import Example, infer_labels
 from moderation.metrics import roc_auc
 
 HOSTILITY_LABELS = ("hostility", "insult", "identity_attack", "profanity", "threat")
@@ -65,7 +65,7 @@ def compare(model_dir: Path, examples: list[Example], backend: str | None = None
     from moderation.scorer import Scorer
 
     scorer = Scorer(model_dir, backend=backend)
-    examples = [add_headlines(ex, scorer.info.groups) for ex in examples]
+    examples = [infer_labels(ex, scorer.info.groups) for ex in examples]
     examples = [ex for ex in examples if any(label in ex.labels for label in HOSTILITY_LABELS)]
     texts = [ex.text for ex in examples]
     ours = np.stack([scorer.calibrate(r.logits) for r in scorer.raw_batch(texts)])

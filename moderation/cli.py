@@ -115,7 +115,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _evaluation_examples(args: argparse.Namespace, scorer: Any) -> list[Any]:
     """Labelled files through the shared loader, or a recipe's validation split rebuilt with
     the settings the model was trained with (so it is the same split)."""
-    from moderation.labelled import LoadReport, add_headlines, load_mapping, load_many
+    from moderation.labelled import LoadReport, infer_labels, load_mapping, load_many
 
     groups = scorer.info.groups
     if args.recipe:
@@ -128,7 +128,7 @@ def _evaluation_examples(args: argparse.Namespace, scorer: Any) -> list[Any]:
         mapping = load_mapping(args.mapping) if args.mapping else None
         examples = load_many(args.data, mapping, scorer.labels, report)
         print(f"data: {report.summary()}", file=sys.stderr)
-    return [add_headlines(ex, groups) for ex in examples]
+    return [infer_labels(ex, groups) for ex in examples]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -334,19 +334,32 @@ def _label_columns(
     return columns
 
 
-def add_headlines(example: Example, groups: Mapping[str, Sequence[str]]) -> Example:
-    """Infer a group's headline label (named like the group) from its members.
+def infer_labels(example: Example, groups: Mapping[str, Sequence[str]]) -> Example:
+    """Labels that follow from the known ones, both ways within a group.
 
-    A positive member makes the headline positive. Negatives are not inferred: a text with no
-    known technique may still use one the file does not annotate.
+    A positive member makes the group's headline (the label named like the group) positive.
+    A negative headline makes the members marked ``negative_with_headline`` negative where the
+    data left them unknown: a comment known not to be hostile is no insult, threat, identity
+    attack or profanity. Other negatives are not inferred: a text with no known technique may
+    still use one the file does not annotate.
     """
+    from moderation.labels import BY_NAME
+
     labels = dict(example.labels)
     for group, members in groups.items():
-        if group not in members or labels.get(group) is not None:
+        if group not in members:
             continue
-        positive = max((labels.get(m, 0.0) for m in members if m != group), default=0.0)
-        if positive > 0:
-            labels[group] = positive
+        headline = labels.get(group)
+        if headline is None:
+            positive = max((labels.get(m, 0.0) for m in members if m != group), default=0.0)
+            if positive > 0:
+                labels[group] = positive
+        elif headline < 0.5:
+            for member in members:
+                label = BY_NAME.get(member)
+                if member not in labels and label is not None and label.negative_with_headline:
+                    # A soft headline below 0.5 (annotators leaning "calm") counts as calm.
+                    labels[member] = 0.0
     if labels == example.labels:
         return example
     return Example(example.text, labels, example.spans, example.span_labels, example.source)

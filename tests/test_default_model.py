@@ -165,13 +165,13 @@ TARGETS = {
 @pytest.mark.slow
 def test_quality_targets_on_the_validation_split(shared_dir: Path) -> None:
     from moderation.evaluate import evaluate, evaluate_by_source
-    from moderation.labelled import add_headlines
+    from moderation.labelled import infer_labels
     from moderation.scorer import Scorer
     from training.recipes import validation_split
 
     scorer = Scorer()
     examples = validation_split(MODEL, "default", str(shared_dir / "data"), lambda m: None)
-    examples = [add_headlines(ex, scorer.info.groups) for ex in examples]
+    examples = [infer_labels(ex, scorer.info.groups) for ex in examples]
     raw = scorer.raw_batch([ex.text for ex in examples])
     overall = evaluate(scorer, examples, raw).by_label()
     for label, target in TARGETS.items():

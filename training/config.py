@@ -58,6 +58,10 @@ class TrainingArguments:
                                           "encoder; default 0 with LoRA (the frozen base needs "
                                           "none, and dropout is much of a CPU step's time), the "
                                           "base's own with --full"})
+    identity_swaps: int = field(default=0, metadata={"help": "add this many training copies "
+                                "with the group a text names swapped for another (labels kept)"})
+    obfuscated: int = field(default=0, metadata={"help": "add this many training copies of "
+                            "hostile texts with the offending word obfuscated (labels kept)"})
     span_weight: float = field(default=1.0, metadata={"help": "weight of the token (span) loss"})
     max_pos_weight: float = field(default=10.0, metadata={"help": "cap on positive-class weights"})
     checkpoint_every: int = field(default=200, metadata={"help": "steps between checkpoints"})
@@ -88,6 +92,8 @@ class TrainingArguments:
             raise ConfigError(f"layers must be at least 1, got {self.layers}")
         if self.distill_weight < 0:
             raise ConfigError("distill_weight must not be negative")
+        if self.identity_swaps < 0 or self.obfuscated < 0:
+            raise ConfigError("identity_swaps and obfuscated must not be negative")
         if self.checkpoint_every < 1:
             raise ConfigError("checkpoint_every must be at least 1")
 

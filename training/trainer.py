@@ -32,7 +32,7 @@ from moderation.labelled import (
     Example,
     LoadReport,
     Span,
-    add_headlines,
+    infer_labels,
     load_mapping,
     load_many,
     stratified_split,
@@ -99,11 +99,12 @@ def load_data(
         from training.recipes import load_recipe
 
         train, val, provenance = load_recipe(args.recipe, Path(args.data_dir), args, log)
+        train += _augmented(train, args, log)
         args.provenance = provenance
         labels = choose_labels(args, train)
         groups = default_groups(labels)
-        return ([add_headlines(ex, groups) for ex in train],
-                [add_headlines(ex, groups) for ex in val], labels)
+        return ([infer_labels(ex, groups) for ex in train],
+                [infer_labels(ex, groups) for ex in val], labels)
     mapping = load_mapping(args.mapping) if args.mapping else None
     report = LoadReport()
     label_set = args.labels or None
@@ -116,13 +117,24 @@ def load_data(
         train = examples
     else:
         train, val = stratified_split(examples, args.val_fraction, args.seed)
+    train = train + _augmented(train, args, log)
     labels = choose_labels(args, train)
     if not labels:
         raise DataError("the training data annotates no labels: add label columns or a mapping file")
     groups = default_groups(labels)
-    train = [add_headlines(ex, groups) for ex in train]
-    val = [add_headlines(ex, groups) for ex in val]
+    train = [infer_labels(ex, groups) for ex in train]
+    val = [infer_labels(ex, groups) for ex in val]
     return train, val, labels
+
+
+def _augmented(train: Sequence[Example], args: TrainingArguments, log: Log) -> list[Example]:
+    if not args.identity_swaps and not args.obfuscated:
+        return []
+    from training.augment import augment
+
+    made, counts = augment(train, args.identity_swaps, args.obfuscated, args.seed)
+    log("augmented training data: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    return made
 
 
 def encode(

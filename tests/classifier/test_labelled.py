@@ -11,7 +11,7 @@ from moderation.errors import DataError
 from moderation.labelled import (
     Example,
     LoadReport,
-    add_headlines,
+    infer_labels,
     load_labelled,
     load_mapping,
     stratified_split,
@@ -102,9 +102,9 @@ def test_bad_span_and_unknown_file_type(tmp_path: Path) -> None:
 
 def test_headlines_are_inferred_from_positive_members_only() -> None:
     groups = {"propaganda": ["propaganda", "doubt", "slogans"]}
-    positive = add_headlines(Example("t", {"doubt": 1.0, "slogans": 0.0}), groups)
+    positive = infer_labels(Example("t", {"doubt": 1.0, "slogans": 0.0}), groups)
     assert positive.labels["propaganda"] == 1.0
-    negative = add_headlines(Example("t", {"doubt": 0.0, "slogans": 0.0}), groups)
+    negative = infer_labels(Example("t", {"doubt": 0.0, "slogans": 0.0}), groups)
     assert "propaganda" not in negative.labels  # a technique not annotated may still be there
 
 

@@ -39,7 +39,7 @@ def loaded(data_dir: Path) -> Loaded:
     def get(name: str) -> list[Example]:
         if name not in cache:
             folder = data_dir / name
-            if not folder.is_dir():
+            if RECIPES[name].folder and not folder.is_dir():
                 pytest.skip(f"{folder} is absent")
             cache[name] = RECIPES[name].load(folder)
         return cache[name]
@@ -249,7 +249,11 @@ def test_default_recipe_caps_splits_and_records_provenance(data_dir: Path) -> No
     for entry in provenance:
         assert entry["licence"] and entry["taught"] and entry["mapping"] and entry["notes"]
         assert entry["examples"] == sum(ex.source == entry["name"] for ex in train) == 50
-        assert 0 < entry["validation"] == sum(ex.source == entry["name"] for ex in val) <= 50 + 20
+        held_out = sum(ex.source == entry["name"] for ex in val)
+        if RECIPES[entry["name"]].folder:
+            assert 0 < entry["validation"] == held_out <= 50 + 20
+        else:  # written examples are measured by the functional suite, not held out
+            assert entry["validation"] == held_out == 0
     assert not {ex.text for ex in train} & {ex.text for ex in val}
     assert len(logged) == len(RECIPES)
 
@@ -298,9 +302,9 @@ def test_recipe_names_and_missing_folders(data_dir: Path, tmp_path: Path) -> Non
     logged: list[str] = []
     args = TrainingArguments(max_per_dataset=20)
     train, _, provenance = load_recipe("default", tmp_path, args, logged.append)
-    assert [entry["name"] for entry in provenance] == ["olid"]
-    assert len(train) == 20
-    assert sum("not in" in line for line in logged) == len(RECIPES) - 1
+    assert [entry["name"] for entry in provenance] == ["olid", "written"]
+    assert len(train) == 40
+    assert sum("not in" in line for line in logged) == len(RECIPES) - 2
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(DataError, match="none of the datasets"):
@@ -337,3 +341,53 @@ def test_thin_keeps_proportions_and_every_stratum() -> None:
     examples = [*_invented(), Example("lone", {"insult": 1.0})]
     assert _count(thin(examples, 110, random.Random(1))) == {"rare": 10, "common": 60, "calm": 40}
     assert thin(examples, 110, random.Random(1))[-1].text == "lone"
+
+
+# --- written examples and augmentation -------------------------------------------------------
+
+
+def test_written_examples_are_fixed_labelled_and_cover_every_kind() -> None:
+    from training.recipes import written
+
+    first, again = written.load(), written.load()
+    assert [ex.text for ex in first] == [ex.text for ex in again]  # a fixed seed
+    assert len({ex.text for ex in first}) == len(first)
+    by_hostility = {ex.labels.get("hostility") for ex in first}
+    assert by_hostility == {0.0, 1.0, None}  # calm, hostile, and propaganda-only kinds
+    calm = [ex for ex in first if ex.labels.get("hostility") == 0.0]
+    assert all(ex.labels["insult"] == ex.labels["identity_attack"] == 0.0 for ex in calm)
+    assert any("Muslim" in ex.text for ex in calm)
+    assert any(ex.labels.get("reductio_ad_hitlerum") == 1.0 and "Goebbels" in ex.text for ex in first)
+
+
+def test_negative_headline_implies_negative_hostility_members_but_not_incivility() -> None:
+    from moderation.labelled import infer_labels
+    from moderation.labels import DEFAULT_LABELS, default_groups
+
+    groups = default_groups(DEFAULT_LABELS)
+    calm = infer_labels(Example("a calm comment", {"hostility": 0.2}), groups)
+    assert {calm.labels[n] for n in ("insult", "threat", "identity_attack", "profanity")} == {0.0}
+    assert "incivility" not in calm.labels  # "not offensive" does not judge civility
+    kept = infer_labels(Example("t", {"hostility": 0.0, "insult": 1.0}), groups)
+    assert kept.labels["insult"] == 1.0  # what the data says is never overwritten
+    unknown = infer_labels(Example("t", {"identity_attack": 0.0}), groups)
+    assert "hostility" not in unknown.labels and "insult" not in unknown.labels
+
+
+def test_augmentation_swaps_groups_and_obfuscates_offending_words() -> None:
+    from training.augment import augment, obfuscate, swap_identity
+
+    rng = random.Random(3)
+    calm = Example("My Muslim neighbours and their Muslim friends cleared the drive.", {"hostility": 0.0})
+    swapped = swap_identity(calm, rng)
+    assert swapped is not None and "Muslim" not in swapped.text
+    other = swapped.text.split()[1]
+    assert swapped.text.count(other) == 2 and other[0].isupper()  # one group, case kept
+    assert swapped.labels == calm.labels and not swapped.spans
+    assert swap_identity(Example("A white car and a black dog.", {}), rng) is None
+    hostile = Example("You are an idiot.", {"hostility": 1.0, "insult": 1.0})
+    texts = {obfuscate(hostile, random.Random(seed)).text for seed in range(40)}  # type: ignore[union-attr]
+    assert "You are an idiot." not in texts and len(texts) > 10
+    assert any(" i d i o t" in t or "i.d.i.o.t" in t or "i-d-i-o-t" in t for t in texts)
+    made, counts = augment([calm, hostile] * 5, swaps=4, obfuscated=3, seed=1)
+    assert counts == {"identity swaps": 4, "obfuscated positives": 3} and len(made) == 7

@@ -34,6 +34,7 @@ from training.recipes import (
     toxic_spans,
     tweeteval_hate,
     unhealthy_conversations,
+    written,
 )
 from training.recipes.base import CALM_MAPPING, DatasetRecipe, calm_negatives
 
@@ -48,6 +49,7 @@ RECIPES: dict[str, DatasetRecipe] = {
     for module in (
         toxic_spans, unhealthy_conversations, gab_hate_corpus, olid, davidson2017, hatexplain,
         implicit_hate, tweeteval_hate, ptc_semeval2020, semeval2021_task6, cocolofa, logic_fallacy,
+        written,
     )
 }
 # Validation is scored in full at the end of training: this keeps it to minutes on a CPU.
@@ -88,16 +90,18 @@ def load_recipe(name: str, data_dir: Path, args: TrainingArguments, log: Log
     provenance: list[dict[str, Any]] = []
     for recipe in recipes:
         folder = data_dir / recipe.name
-        if not folder.is_dir():
+        if recipe.folder and not folder.is_dir():
             log(f"{recipe.name}: not in {data_dir}; skipped")
             continue
         part_train, part_val, entry = _prepare(recipe, folder, args, log)
         train += part_train
         val += part_val
         provenance.append(entry)
-    if not provenance:
+    found = {entry["name"] for entry in provenance}
+    if not any(recipe.name in found for recipe in recipes if recipe.folder) and any(
+            recipe.folder for recipe in recipes):
         raise DataError(f"{data_dir}: none of the datasets of recipe {name!r} is there "
-                        f"(expected folders: {', '.join(r.name for r in recipes)})")
+                        f"(expected folders: {', '.join(r.name for r in recipes if r.folder)})")
     return train, val, provenance
 
 
@@ -107,7 +111,10 @@ def _prepare(recipe: DatasetRecipe, folder: Path, args: TrainingArguments, log: 
     examples = recipe.load(folder, report)
     if recipe.calm_negatives:
         examples = [calm_negatives(ex) for ex in examples]
-    split_train, split_val = stratified_split(examples, args.val_fraction, args.seed)
+    if recipe.folder:
+        split_train, split_val = stratified_split(examples, args.val_fraction, args.seed)
+    else:
+        split_train, split_val = examples, []
     cap = recipe.cap if args.max_per_dataset is None else min(recipe.cap, args.max_per_dataset)
     val_cap = VAL_CAP if args.max_per_dataset is None else min(VAL_CAP, args.max_per_dataset)
     # Separate generators, so that changing a training cap leaves the validation set as it was

@@ -42,6 +42,9 @@ class DatasetRecipe:
     notes: str = ""
     # Whether its calm examples also teach "no propaganda" (see ``calm_negatives``).
     calm_negatives: bool = False
+    # False for examples the project writes itself: no folder to read, and nothing held out
+    # (the functional suite measures what they teach).
+    folder: bool = True
 
 
 # Techniques whose positives come only from rhetoric corpora (fallacy sentences, merged PTC

@@ -1,0 +1,319 @@
+"""Comments we write ourselves, for what the public sets teach badly or not at all.
+
+The public sets teach that naming a group is hostile (most texts that name one attack it), that
+quoting an insult is insulting, and that a negated insult is one. These templates give the
+model the other side: calm and friendly statements about many groups, counter-speech and
+quotation to condemn, negated hostility, everyday complaints that use mildly negative words,
+and a few hostile patterns the public sets under-represent (exclusion, dehumanisation, veiled
+threats, likening a person to Nazis).
+
+Generated from a fixed seed, so every training run sees the same examples. They are training
+data only: the model's behaviour on such cases is measured by the functional suite in
+``bench/functional.py``, whose cases are written separately and share no template with these.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from moderation.labelled import Example, LoadReport
+from moderation.labels import DEFAULT_LABELS, HOSTILITY, PROPAGANDA
+from training.recipes.base import DatasetRecipe
+
+NAME = "written"
+SEED = 20261202
+PER_KIND = 450
+
+# (adjective, plural noun) for groups people are attacked for.
+GROUPS: tuple[tuple[str, str], ...] = (
+    ("Muslim", "Muslims"), ("Jewish", "Jewish people"), ("Christian", "Christians"),
+    ("Hindu", "Hindus"), ("Sikh", "Sikhs"), ("Buddhist", "Buddhists"), ("atheist", "atheists"),
+    ("Catholic", "Catholics"), ("Black", "Black people"), ("white", "white people"),
+    ("Asian", "Asian people"), ("Latino", "Latinos"), ("Hispanic", "Hispanic people"),
+    ("Arab", "Arabs"), ("Indigenous", "Indigenous people"), ("Roma", "Roma people"),
+    ("immigrant", "immigrants"), ("refugee", "refugees"), ("gay", "gay people"),
+    ("lesbian", "lesbians"), ("bisexual", "bisexual people"), ("transgender", "trans people"),
+    ("queer", "queer people"), ("nonbinary", "nonbinary people"), ("disabled", "disabled people"),
+    ("deaf", "deaf people"), ("blind", "blind people"), ("autistic", "autistic people"),
+    ("Mexican", "Mexicans"), ("Chinese", "Chinese people"), ("Indian", "Indians"),
+    ("Nigerian", "Nigerians"), ("Polish", "Poles"), ("Somali", "Somalis"),
+    ("Pakistani", "Pakistanis"), ("Ukrainian", "Ukrainians"), ("Filipino", "Filipinos"),
+    ("Haitian", "Haitians"), ("elderly", "older people"), ("female", "women"),
+)
+ROLES = ("teacher", "nurse", "bus driver", "shop owner", "student", "pensioner", "engineer",
+         "volunteer", "firefighter", "farmer", "parent", "carpenter", "librarian", "doctor")
+GOOD_DEEDS = ("cleared our drive after the snow", "brought soup when we were ill",
+              "fixed the fence without being asked", "run the best bakery in town",
+              "organised the litter pick on Sunday", "watched our cat all summer",
+              "helped us move the piano", "coach the under-tens every Saturday",
+              "lent us their ladder for the gutters", "welcomed us when we arrived")
+LOCAL_TOPICS = ("the bridge repairs", "the new cycle lane", "the library hours", "the bus timetable",
+                "the parking charges", "the school catchment plan", "the park renovation",
+                "the ferry budget", "the market move", "the recycling schedule")
+OPINIONS = ("agree with the council", "think the plan needs another look",
+            "support the proposal", "would like the meeting recorded",
+            "think the cost estimate is too low", "am glad this finally got reported")
+PLACES = ("street", "valley", "town", "neighbourhood", "city", "county")
+SPANS_OF_TIME = ("a century", "three generations", "over fifty years", "as long as anyone remembers",
+                 "since the mill opened")
+
+INSULTS = ("idiot", "moron", "clown", "imbecile", "fool", "loser", "halfwit", "dimwit", "cretin",
+           "buffoon", "numpty", "twit", "dunce", "jerk", "nitwit")
+INSULT_ADJECTIVES = ("stupid", "pathetic", "brainless", "worthless", "clueless", "dumb", "ignorant")
+DEHUMANISING = ("vermin", "animals", "parasites", "cockroaches", "a disease", "rats", "savages")
+NAZI_FIGURES = ("Goebbels", "Hitler", "the Nazis", "Himmler", "a Nazi propagandist")
+
+MILD_COMPLAINTS = (
+    ("The path by the river", "muddy", "fine with boots"),
+    ("The detour", "long", "the new road should help"),
+    ("The concert", "loud", "the kids loved it"),
+    ("The market", "crowded", "worth the trip"),
+    ("The museum cafe", "expensive", "the cakes are good"),
+    ("The meeting", "boring", "useful in the end"),
+    ("The train", "late again", "the staff were helpful"),
+    ("The beach", "cold", "lovely for a walk"),
+    ("The new estate", "noisy during the building work", "it looks smart now"),
+    ("The hall", "dark", "the new lights are coming"),
+    ("The queue at the clinic", "slow", "the nurses were kind"),
+    ("The festival field", "wet", "everyone had fun"),
+    ("The roadworks", "annoying", "they finished early"),
+    ("The ferry", "delayed by fog", "the crossing was smooth"),
+    ("The council website", "confusing", "the phone line sorted it"),
+    ("The new bins", "ugly", "they do keep the foxes out"),
+    ("The car park", "full by nine", "the park and ride works"),
+    ("The pool", "freezing", "the kids did not care"),
+    ("The storm", "scary", "nobody was hurt"),
+    ("The hill", "steep", "the view is worth it"),
+)
+
+
+def load(folder: Path | None = None, report: LoadReport | None = None) -> list[Example]:
+    """Every written example, the same on every call."""
+    report = report or LoadReport()
+    rng = random.Random(SEED)
+    examples: list[Example] = []
+    seen: set[str] = set()
+    for kind, make, labels in KINDS:
+        made = 0
+        for _ in range(PER_KIND * 4):
+            if made >= PER_KIND:
+                break
+            text = make(rng)
+            if text in seen:  # templates repeat themselves: draw again
+                continue
+            seen.add(text)
+            report.rows += 1
+            examples.append(Example(text, dict(labels), source=NAME))
+            made += 1
+    return examples
+
+
+def _pick(rng: random.Random, options: Sequence[str]) -> str:
+    return options[rng.randrange(len(options))]
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
+def _calm_identity(rng: random.Random) -> str:
+    adj, plural = _pick(rng, GROUPS)
+    form = rng.randrange(7)
+    if form == 0:
+        return f"My neighbours are a {adj} family and they {_pick(rng, GOOD_DEEDS)}."
+    if form == 1:
+        return f"I am a {adj} {_pick(rng, ROLES)} and I {_pick(rng, OPINIONS)}."
+    if form == 2:
+        return f"{plural[0].upper()}{plural[1:]} have lived in this {_pick(rng, PLACES)} for {_pick(rng, SPANS_OF_TIME)}."
+    if form == 3:
+        return f"As a {adj} {_pick(rng, ROLES)}, I have a question about {_pick(rng, LOCAL_TOPICS)}."
+    if form == 4:
+        return f"The {adj} community centre is open late on {_pick(rng, ('Mondays', 'Fridays', 'weekends'))} now."
+    if form == 5:
+        return f"Our {_pick(rng, ROLES)} is {adj} and everyone in the {_pick(rng, PLACES)} knows her."
+    return f"The article should have quoted some of the {plural} affected by {_pick(rng, LOCAL_TOPICS)}."
+
+
+def _positive_identity(rng: random.Random) -> str:
+    adj, plural = _pick(rng, GROUPS)
+    form = rng.randrange(5)
+    if form == 0:
+        return f"{plural[0].upper()}{plural[1:]} have made this {_pick(rng, PLACES)} a better place."
+    if form == 1:
+        return f"So proud of the {adj} students who won the regional science prize."
+    if form == 2:
+        return f"The {adj} families on our road are the kindest people I know."
+    if form == 3:
+        return f"{plural[0].upper()}{plural[1:]} deserve the same respect as anyone else here."
+    return f"Lovely to see {plural} and everyone else celebrating together at the fair."
+
+
+def _counter_speech(rng: random.Random) -> str:
+    adj, plural = _pick(rng, GROUPS)
+    who = _pick(rng, ("He", "She", "The councillor", "A commenter above", "That columnist"))
+    insult = _pick(rng, INSULT_ADJECTIVES + INSULTS)
+    form = rng.randrange(6)
+    if form == 0:
+        return (f"{who} wrote that {plural} are {_pick(rng, INSULT_ADJECTIVES)}. That is "
+                f"{_pick(rng, ('disgusting', 'shameful', 'wrong', 'unacceptable'))} and "
+                f"{_pick(rng, ('an apology is owed', 'it should be retracted', 'nobody should repeat it'))}.")
+    if form == 1:
+        return f"Calling {plural} {_pick(rng, DEHUMANISING)} is not acceptable on this site or anywhere."
+    if form == 2:
+        return (f"Someone shouted \"{_pick(rng, ('go home', 'get out', 'you are not welcome'))}\" at a "
+                f"{adj} {_pick(rng, ROLES)} on the high street. Nobody deserves that.")
+    if form == 3:
+        return f"Please stop saying {plural} are the problem; it isn't true and it hurts people."
+    if form == 4:
+        return f"Reporting a comment that called a {adj} {_pick(rng, ROLES)} a {insult}. Moderators, please act."
+    return f"\"{insult.capitalize()}\" is not an argument. Tell us why you disagree instead."
+
+
+def _negation(rng: random.Random) -> str:
+    insult = _pick(rng, INSULTS)
+    adjective = _pick(rng, INSULT_ADJECTIVES)
+    _, plural = _pick(rng, GROUPS)
+    form = rng.randrange(5)
+    if form == 0:
+        return f"You are not {_a(insult)}, we just see {_pick(rng, LOCAL_TOPICS)} differently."
+    if form == 1:
+        return f"I would never call anyone {adjective} for asking a question like that."
+    if form == 2:
+        return f"Nobody here thinks you are {adjective}; the question was fair."
+    if form == 3:
+        return f"I'm not saying {plural} are to blame. The opposite, in fact."
+    return f"No one should threaten the reporter over {_pick(rng, LOCAL_TOPICS)}, whatever they think."
+
+
+def _everyday(rng: random.Random) -> str:
+    thing, bad, good = _pick(rng, MILD_COMPLAINTS)
+    form = rng.randrange(6)
+    if form == 0:
+        return f"{thing} was {bad} but {good}."
+    if form == 1:
+        return f"About time. {thing} was {bad} for months; {good}."
+    if form == 2:
+        return f"I'm \"{_pick(rng, ('for', 'against', 'undecided on'))}\" {_pick(rng, LOCAL_TOPICS)}, for what it's worth."
+    if form == 3:
+        return f"Honestly, {thing.lower()} is {bad}, though {good}."
+    if form == 4:
+        return f"Went on Saturday. {thing} was {bad}, {good}. Thanks for the listing."
+    return f"Not going to lie, {thing.lower()} was {bad}. Still, {good}."
+
+
+THREAT_SUBJECTS = ("People like you", "You and your family", "Reporters like her", "That councillor",
+                   "Whoever wrote this", "Your editor", "The lot of you", "Cyclists like him")
+THREAT_PREDICATES = ("should be run out of town", "deserve a good beating", "will get what's coming",
+                     "should be shot", "need to be taught a lesson with a bat",
+                     "will end up in the river", "should be strung up", "won't be safe here much longer",
+                     "should have their houses burned down", "will be dealt with, permanently")
+THREAT_ENDINGS = (".", ", and I will make sure of it.", ". Count on it.", ", mark my words.",
+                  ". Soon.")
+
+
+def _threat(rng: random.Random) -> str:
+    form = rng.randrange(4)
+    if form == 0:
+        return f"{_pick(rng, THREAT_SUBJECTS)} {_pick(rng, THREAT_PREDICATES)}{_pick(rng, THREAT_ENDINGS)}"
+    if form == 1:
+        return (f"Keep writing this and {_pick(rng, ('you will regret it', 'see what happens to you', 'watch your back', 'you will not see the new year'))}"
+                f"{_pick(rng, THREAT_ENDINGS)}")
+    if form == 2:
+        return (f"I know where you live, {_pick(rng, ('reporter', 'councillor', 'mate', 'lady', 'pal'))}. "
+                f"{_pick(rng, ('Nice car you have.', 'Sleep well.', 'See you tonight.', 'Lock your doors.'))}")
+    return (f"If I see you at the {_pick(rng, ('meeting', 'market', 'match', 'pub', 'school gate'))} "
+            f"{_pick(rng, ('you will not walk home', 'I will break your legs', 'you will be sorry', 'you are dead'))}.")
+
+
+def _exclusion(rng: random.Random) -> str:
+    adj, plural = _pick(rng, GROUPS)
+    form = rng.randrange(5)
+    if form == 0:
+        return "Go back to where you came from."
+    if form == 1:
+        return f"{plural[0].upper()}{plural[1:]} don't belong in this {_pick(rng, PLACES)}."
+    if form == 2:
+        return f"{plural[0].upper()}{plural[1:]} are {_pick(rng, DEHUMANISING)}."
+    if form == 3:
+        return f"Send every last one of the {plural} back. We don't want them."
+    return f"No {adj} {_pick(rng, ROLES)} should be allowed to work with our children."
+
+
+def _insult(rng: random.Random) -> str:
+    form = rng.randrange(4)
+    if form == 0:
+        return f"You are {_a(_pick(rng, INSULTS))}, full stop."
+    if form == 1:
+        return f"Only {_a(_pick(rng, INSULT_ADJECTIVES))} {_pick(rng, INSULTS)} would write this."
+    if form == 2:
+        return f"The author is {_a(_pick(rng, INSULTS))} and so is everyone who agrees."
+    return f"Shut up, you {_pick(rng, INSULT_ADJECTIVES)} {_pick(rng, INSULTS)}."
+
+
+def _hitlerum(rng: random.Random) -> str:
+    who = _pick(rng, ("The mayor", "This minister", "The editor", "Her spokesman", "That MP"))
+    figure = _pick(rng, NAZI_FIGURES)
+    form = rng.randrange(4)
+    if form == 0:
+        return f"{who} is no better than {figure}."
+    if form == 1:
+        return f"{who}'s speeches come straight out of {figure}'s playbook."
+    if form == 2:
+        return f"This is exactly what {figure} did before the war. Wake up."
+    return f"{who} is a modern {_pick(rng, ('Goebbels', 'Hitler', 'Himmler'))}, nothing less."
+
+
+def _whataboutism(rng: random.Random) -> str:
+    other = _pick(rng, ("the other party", "the last council", "the opposition", "his predecessor"))
+    wrong = _pick(rng, ("expenses scandal", "broken promises", "secret deals", "lies about the budget"))
+    form = rng.randrange(3)
+    if form == 0:
+        return f"And what about {other}'s {wrong}? Nobody here mentions that."
+    if form == 1:
+        return f"Funny how no one complained about {other}'s {wrong} at the time."
+    return f"Before you criticise this, explain {other}'s {wrong}."
+
+
+_ALL_CALM = dict.fromkeys(DEFAULT_LABELS, 0.0)
+# Counter-speech condemns with strong words: calm for hostility, propaganda left unknown.
+_NOT_HOSTILE = {HOSTILITY: 0.0, "insult": 0.0, "threat": 0.0, "identity_attack": 0.0,
+                "profanity": 0.0, "incivility": 0.0}
+KINDS = (
+    ("identity neutral", _calm_identity, _ALL_CALM),
+    ("identity positive", _positive_identity, _ALL_CALM),
+    ("counter-speech", _counter_speech, _NOT_HOSTILE),
+    ("negation", _negation, _NOT_HOSTILE),
+    ("everyday", _everyday, _ALL_CALM),
+    ("threat", _threat, {HOSTILITY: 1.0, "threat": 1.0, "identity_attack": 0.0}),
+    ("exclusion", _exclusion, {HOSTILITY: 1.0, "identity_attack": 1.0, "threat": 0.0}),
+    ("insult", _insult, {HOSTILITY: 1.0, "insult": 1.0, "identity_attack": 0.0, "threat": 0.0}),
+    ("reductio ad hitlerum", _hitlerum, {PROPAGANDA: 1.0, "reductio_ad_hitlerum": 1.0}),
+    ("whataboutism", _whataboutism, {PROPAGANDA: 1.0, "whataboutism": 1.0}),
+)
+
+RECIPE = DatasetRecipe(
+    name=NAME,
+    licence="Apache-2.0 (written for this project)",
+    taught="calm identity mentions, counter-speech, negation, everyday complaints; threats, "
+           "exclusion, insults, reductio ad hitlerum, whataboutism",
+    mapping={
+        "identity neutral / positive, everyday": "every label 0",
+        "counter-speech, negation": "hostility and its labels 0 (propaganda unknown)",
+        "threat": "hostility 1, threat 1, identity_attack 0",
+        "exclusion, dehumanisation": "hostility 1, identity_attack 1, threat 0",
+        "insult": "hostility 1, insult 1",
+        "reductio ad hitlerum / whataboutism": "propaganda 1 and the technique 1",
+    },
+    load=load,
+    cap=PER_KIND * len(KINDS),
+    notes=f"{PER_KIND} templated comments per kind from a fixed seed, all used for training "
+          "(none held out: the functional suite measures these behaviours on cases written "
+          "apart from these templates).",
+    folder=False,
+)
+
+
+def kinds() -> Iterator[str]:
+    yield from (kind for kind, _, _ in KINDS)
