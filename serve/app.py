@@ -20,7 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from moderation import __version__
 from moderation.errors import ModelLoadError
 from serve.deps import Access, load_scorer
-from serve.errors import ApiError, install_handlers
+from serve.errors import ApiError, CatchAllMiddleware, install_handlers
 from serve.limits import BodyLimitMiddleware, RateLimiter
 from serve.metrics import Metrics, ObserveMiddleware
 from serve.routes import health, info, perspective, score, threads
@@ -83,7 +83,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     install_handlers(app)
     for router in (score.router, threads.router, perspective.router, info.router, health.router):
         app.include_router(router)
-    # Added innermost first: requests pass metrics, then CORS, then the body limit.
+    # Added innermost first: requests pass the catch-all, metrics, CORS, then the body limit.
     app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes,
                        per_path={threads.PATH: settings.max_upload_bytes})
     if settings.cors_origins:
@@ -92,6 +92,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
             allow_headers=["Authorization", "X-API-Key", "Content-Type"], max_age=600,
         )
     app.add_middleware(ObserveMiddleware, metrics=metrics, log_requests=settings.access_log)
+    app.add_middleware(CatchAllMiddleware)
     return app
 
 

@@ -16,13 +16,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
-import logging
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
-log = logging.getLogger("moderation.serve")
+from serve.errors import log_fault
 
 R = TypeVar("R")
 
@@ -169,7 +167,4 @@ class Batcher(Generic[R]):
 
 
 def _log_failure(exc: Exception, size: int) -> None:
-    # Type and place only: an exception's message may quote the text.
-    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-    log.error("model call on %d text(s) failed: %s at %s", size, type(exc).__name__,
-              f"{where.filename}:{where.lineno}" if where else "?")
+    log_fault(f"model call on {size} text(s) failed", exc)

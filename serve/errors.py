@@ -9,6 +9,7 @@ Bad input is a 4xx that says which field is wrong and why; a 500 is only ever ou
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from http import HTTPStatus
 from typing import Any
@@ -18,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("moderation.serve")
 
@@ -29,6 +31,9 @@ _STATUS = {
 }
 # Perspective answers bad requests with 400 where the rest of the API says 422.
 PERSPECTIVE_PREFIX = "/v1alpha1/"
+# JSON's "\ud800" escape decodes to a lone surrogate: a str that cannot be encoded as UTF-8.
+SURROGATE = re.compile("[\ud800-\udfff]")
+NOT_UNICODE = "holds an unpaired UTF-16 surrogate (e.g. \\ud800); send valid Unicode"
 
 
 class ErrorDetail(BaseModel):
@@ -66,9 +71,16 @@ def status_name(code: int) -> str:
         return "UNKNOWN"
 
 
+def printable(text: str) -> str:
+    """``text`` with any lone surrogate written as its escape (``\\ud800``), so that an error
+    quoting a client's string can always be sent as UTF-8."""
+    return SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def error_response(code: int, message: str, details: list[ErrorDetail] | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
-    body = ErrorBody(code=code, status=status_name(code), message=message, details=details)
+    details = [ErrorDetail(field=printable(d.field), message=printable(d.message)) for d in details or ()] or None
+    body = ErrorBody(code=code, status=status_name(code), message=printable(message), details=details)
     return JSONResponse({"error": body.model_dump(exclude_none=True)}, status_code=code, headers=headers)
 
 
@@ -88,6 +100,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         message = str(error.get("msg", "invalid"))
         if error.get("type") == "json_invalid":
             message = f"the body is not valid JSON ({error.get('ctx', {}).get('error', 'decode error')})"
+        elif error.get("type") == "string_unicode":  # pydantic's words for the same
+            message = NOT_UNICODE
+        elif error.get("type") == "value_error":  # our validators' own words
+            message = message.removeprefix("Value error, ")
         details.append(ErrorDetail(field=field_name(error.get("loc", ())), message=message))
     summary = "; ".join(f"{d.field}: {d.message}" for d in details[:5])
     if len(details) > 5:
@@ -111,18 +127,51 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, str(exc.detail), None, dict(exc.headers or {}))
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # Type and place only: an exception's message may quote the comment it choked on.
+def log_fault(what: str, exc: BaseException) -> None:
+    """Log an exception by type and place only: its message, and the traceback's values, may
+    quote the comment it choked on."""
     where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-    log.error("internal error on %s %s: %s at %s", request.method, request.url.path,
-              type(exc).__name__, f"{where.filename}:{where.lineno}" if where else "?")
-    return error_response(500, "internal error; the service log has the details")
+    log.error("%s: %s at %s", what, type(exc).__name__, f"{where.filename}:{where.lineno}" if where else "?")
+
+
+class CatchAllMiddleware:
+    """Answers any exception below it with the 500 JSON and logs its type and place.
+
+    Starlette's own last-resort handler answers too, but then re-raises, and uvicorn logs the
+    full traceback (with the request's strings in it) and closes the keep-alive connection.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            log_fault(f"internal error on {scope['method']} {_route(scope)}", exc)
+            if not started:
+                await error_response(500, "internal error; the service log has the details")(scope, receive, send)
+            # Once a response has started there is nothing to add: uvicorn ends the connection.
+
+
+def _route(scope: Scope) -> str:
+    # The route template: the raw path may carry a client's text.
+    return getattr(scope.get("route"), "path", None) or "(unmatched route)"
 
 
 def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
 
 
 # The error responses every API route may give, for the OpenAPI schema.

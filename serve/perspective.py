@@ -26,6 +26,7 @@ from pydantic.alias_generators import to_camel
 
 from moderation.modeldir import ModelInfo
 from moderation.scorer import Scores
+from serve.schemas import Str
 
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "TOXICITY": ("hostility",),
@@ -47,12 +48,12 @@ class _Wire(BaseModel):
 
 
 class TextEntry(_Wire):
-    text: str
+    text: Str
     type: Literal["PLAIN_TEXT"] = "PLAIN_TEXT"
 
 
 class ContextEntry(_Wire):
-    text: str | None = None
+    text: Str | None = None
     type: Literal["PLAIN_TEXT"] | None = None
 
 
@@ -61,20 +62,20 @@ class Context(_Wire):
 
 
 class AttributeRequest(_Wire):
-    score_type: str | None = None
+    score_type: Str | None = None
     score_threshold: float | None = Field(None, ge=0, le=1)
 
 
 class AnalyzeRequest(_Wire):
     comment: TextEntry
-    requested_attributes: dict[str, AttributeRequest] = Field(max_length=64)
+    requested_attributes: dict[Str, AttributeRequest] = Field(max_length=64)
     context: Context | None = Field(None, description="accepted; the score does not use it")
-    languages: list[str] | None = Field(None, max_length=16)
+    languages: list[Str] | None = Field(None, max_length=16)
     span_annotations: bool = False
     do_not_store: bool = Field(False, description="accepted; this service never stores comments")
-    client_token: str | None = Field(None, max_length=256)
-    session_id: str | None = Field(None, max_length=256)
-    community_id: str | None = Field(None, max_length=256)
+    client_token: Str | None = Field(None, max_length=256)
+    session_id: Str | None = Field(None, max_length=256)
+    community_id: Str | None = Field(None, max_length=256)
 
 
 class Score(_Wire):

@@ -7,13 +7,25 @@ error record and still scores the good ones.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from moderation.policy import Decision
+from serve.errors import NOT_UNICODE, SURROGATE
 
 MAX_BATCH_ITEMS = 256
+
+
+def _valid_unicode(value: str) -> str:
+    if SURROGATE.search(value):
+        raise ValueError(NOT_UNICODE)
+    return value
+
+
+# A string of a request: valid Unicode (JSON's \ud800 escape decodes to a lone surrogate, which
+# pydantic passes through unless the field has a length limit, and which no answer could echo).
+Str = Annotated[str, AfterValidator(_valid_unicode)]
 
 
 class _Request(BaseModel):
@@ -26,30 +38,31 @@ class Context(_Request):
     """Where the comment appeared. Accepted for clients that send it; the current models score
     the comment's own text, so context does not change the scores."""
 
-    article_title: str | None = Field(None, max_length=2000)
-    parent_text: str | None = Field(None, max_length=20480)
+    article_title: Str | None = Field(None, max_length=2000)
+    parent_text: Str | None = Field(None, max_length=20480)
 
 
 class ScoreRequest(_Request):
-    text: str = Field(description="the comment (at most the service's text limit, 20 KB by default)")
+    text: Str = Field(description="the comment (at most the service's text limit, 20 KB by default)")
     context: Context | None = None
-    labels: list[str] | None = Field(
+    labels: list[Str] | None = Field(
         None, max_length=256, description="labels to return (default: all of the model's); "
         "see GET /v1/labels")
-    community: str | None = Field(None, max_length=200, description="a community of the policy file, whose thresholds decide "
+    community: Str | None = Field(None, max_length=200, description="a community of the policy file, whose thresholds decide "
                            "(default: the file's defaults)")
 
 
 class BatchItem(_Request):
-    id: str = Field(max_length=256, description="yours; echoed in the result")
+    id: Str = Field(max_length=256, description="yours; echoed in the result")
+    # Not checked here: an item whose text cannot be scored gets an error record of its own.
     text: str
     context: Context | None = None
 
 
 class BatchRequest(_Request):
     items: list[BatchItem] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
-    labels: list[str] | None = Field(None, max_length=256)
-    community: str | None = Field(None, max_length=200)
+    labels: list[Str] | None = Field(None, max_length=256)
+    community: Str | None = Field(None, max_length=200)
 
 
 # Responses --------------------------------------------------------------------------------------

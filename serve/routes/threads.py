@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import traceback
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,11 +14,9 @@ from moderation.policy import Policy
 from moderation.scorer import Scores
 from moderation.thread import Thread
 from serve.deps import ServiceDep, check_access
-from serve.errors import ApiError, responses
+from serve.errors import NOT_UNICODE, SURROGATE, ApiError, log_fault, responses
 from serve.routes.score import FAILED
 from serve.schemas import ThreadsResponse
-
-log = logging.getLogger("moderation.serve")
 
 PATH = "/v1/threads"
 router = APIRouter(tags=["scoring"], dependencies=[Depends(check_access)],
@@ -50,6 +46,10 @@ async def threads(
     policy = service.policy_for(community)
     body = await request.body()
     parsed = await asyncio.to_thread(_parse, body, filename or "upload", format)
+    for n, thread in enumerate(parsed):
+        where = _not_unicode(thread.to_dict(), f"threads.{n}")
+        if where:
+            raise ApiError(422, f"{where}: {NOT_UNICODE}")
     items = [Item(_ref(thread, n), comment) for n, thread in enumerate(parsed) for comment in thread.comments]
     if len(items) > service.settings.max_thread_comments:
         raise ApiError(413, f"the upload holds {len(items)} comments; the limit is "
@@ -100,7 +100,23 @@ def _parse(body: bytes, source: str, format: str | None) -> list[Thread]:
     except Exception as exc:
         # A parser bug on odd input is still the input's to fix: a 422 for the client, and the
         # type and place (never the content) in the log for us.
-        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-        log.error("parser failed on an upload: %s at %s", type(exc).__name__,
-                  f"{where.filename}:{where.lineno}" if where else "?")
+        log_fault("parser failed on an upload", exc)
         raise ApiError(422, f"{source}: the upload could not be parsed ({type(exc).__name__})") from None
+
+
+def _not_unicode(value: Any, where: str) -> str | None:
+    """Where in a thread's JSON form a string holds a lone surrogate (JSON input may hold
+    ``\\ud800``), or None. No answer could echo that string, nor the comment be scored."""
+    if isinstance(value, str):
+        return where if SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)  # type: ignore[assignment]
+    else:
+        return None
+    for key, item in items:
+        found = _not_unicode(item, f"{where}.{key}")
+        if found:
+            return found
+    return None

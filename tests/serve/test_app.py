@@ -379,6 +379,56 @@ def test_comment_text_is_never_logged(client: TestClient, caplog: pytest.LogCapt
     assert secret not in logged            # ...without the text
 
 
+# Invalid Unicode and faults ---------------------------------------------------------------------
+
+_ANALYZE = "/v1alpha1/comments:analyze"
+
+
+@pytest.mark.parametrize(("path", "body", "code", "field"), [
+    ("/v1/threads", {"source": "s", "comments": [{"id": "a", "text": "bad \ud800 text"}]}, 422,
+     "threads.0.comments.0.text"),
+    ("/v1/threads", {"source": "s", "comments": [{"id": "a", "author": "x\udfff", "text": "ok"}]}, 422,
+     "threads.0.comments.0.author"),
+    (_ANALYZE, {"comment": {"text": "hi"}, "requestedAttributes": {"\ud800": {}}}, 400,
+     ".[key]"),  # pydantic names the key lossily
+    (_ANALYZE, {"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}}, "languages": ["\ud800"]},
+     400, "languages.0"),
+    (_ANALYZE, {"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}}, "clientToken": "\ud800"},
+     400, "clientToken"),
+    ("/v1/score/batch", {"items": [{"id": "\ud800", "text": "hi"}]}, 422, "items.0.id"),
+    ("/v1/score", {"text": "hi", "labels": ["\ud800"]}, 422, "labels.0"),
+])
+def test_a_lone_surrogate_anywhere_is_a_4xx_naming_where(client: TestClient, caplog: pytest.LogCaptureFixture,
+                                                         path: str, body: dict, code: int, field: str) -> None:
+    import json
+
+    with caplog.at_level(logging.DEBUG):
+        r = client.post(path, content=json.dumps(body), headers={"Content-Type": "application/json"})
+    assert r.status_code == code
+    r.content.decode("utf-8")  # the answer is valid UTF-8
+    message = error_of(r)["message"]
+    assert field in message and "unpaired UTF-16 surrogate" in message
+    assert not any(record.exc_info for record in caplog.records)
+
+
+def test_an_unexpected_fault_is_a_500_json_logged_by_type_and_place_only(
+        client: TestClient, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    from serve.service import Service
+
+    def broken(self, scores, labels, policy):  # type: ignore[no-untyped-def]
+        raise ValueError("a message quoting zebra-violin-7731")
+
+    monkeypatch.setattr(Service, "fields", broken)
+    with caplog.at_level(logging.DEBUG):
+        r = client.post("/v1/score", json={"text": "zebra-violin-7731"})
+    assert r.status_code == 500 and error_of(r)["status"] == "INTERNAL"
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "internal error on POST /v1/score: ValueError at " in logged and "service.py" not in logged
+    assert "zebra-violin-7731" not in logged
+    # Answered here, not re-raised for the server to log with its traceback.
+    assert not any(record.exc_info for record in caplog.records)
+
+
 # Access -----------------------------------------------------------------------------------------
 
 def test_api_keys_from_settings_and_file(make_client: MakeClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
