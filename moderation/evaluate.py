@@ -168,3 +168,138 @@ def format_table(report: EvalReport, other: EvalReport | None = None) -> str:
             f"{_fmt(o.span_f1 if o else None):>6}"
         )
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class DecisionRates:
+    """What a moderator would see from one source at the model's review thresholds.
+
+    ``calm``: texts known not hostile and not propaganda; ``review`` is the share of them with
+    any label flagged, ``propaganda_flagged`` the share with a propaganda label flagged.
+    ``hostile``: texts known hostile; ``caught`` the share with any label flagged.
+    ``propaganda`` / ``propaganda_caught``: texts known to use a technique, and the share with a
+    propaganda label flagged; ``plain`` / ``plain_flagged``: texts known to use none (whatever
+    their hostility), and the share with a propaganda label flagged anyway.
+    """
+
+    source: str
+    calm: int = 0
+    review: float | None = None
+    propaganda_flagged: float | None = None
+    hostile: int = 0
+    caught: float | None = None
+    propaganda: int = 0
+    propaganda_caught: float | None = None
+    plain: int = 0
+    plain_flagged: float | None = None
+
+
+def decision_rates(scorer: Scorer, examples: Sequence[Example],
+                   raw: Sequence[RawOutput] | None = None) -> list[DecisionRates]:
+    """Per source, review and catch rates at the model's thresholds (see ``DecisionRates``)."""
+    from moderation.labels import HOSTILITY, PROPAGANDA
+
+    if raw is None:
+        raw = scorer.raw_batch([ex.text for ex in examples])
+    thresholds = np.array([label.threshold for label in scorer.info.labels])
+    flagged = np.stack([scorer.calibrate(r.logits) >= thresholds for r in raw]) if raw else np.zeros((0, 0), bool)
+    group = np.array([label.group == PROPAGANDA for label in scorer.info.labels])
+    any_flag = flagged.any(axis=1) if len(flagged) else np.zeros(0, bool)
+    technique_flag = flagged[:, group].any(axis=1) if len(flagged) else np.zeros(0, bool)
+
+    def share(mask: np.ndarray, hits: np.ndarray) -> float | None:
+        return float(hits[mask].mean()) if mask.any() else None
+
+    rows = []
+    sources = sorted({ex.source for ex in examples})
+    for source in sources:
+        mine = np.array([ex.source == source for ex in examples])
+        hostility = np.array([ex.labels.get(HOSTILITY, np.nan) for ex in examples], dtype=float)
+        propaganda = np.array([ex.labels.get(PROPAGANDA, np.nan) for ex in examples], dtype=float)
+        calm = mine & (hostility < 0.5) & ~(propaganda >= 0.5)
+        hostile = mine & (hostility >= 0.5)
+        techniques = mine & (propaganda >= 0.5)
+        plain = mine & (propaganda < 0.5)
+        rows.append(DecisionRates(
+            source, int(calm.sum()), share(calm, any_flag), share(calm, technique_flag),
+            int(hostile.sum()), share(hostile, any_flag), int(techniques.sum()),
+            share(techniques, technique_flag), int(plain.sum()), share(plain, technique_flag)))
+    return rows
+
+
+def format_decisions(rows: Sequence[DecisionRates]) -> str:
+    """A plain-text table of ``decision_rates``."""
+    def pct(value: float | None) -> str:
+        return "    -" if value is None else f"{100 * value:4.1f}%"
+
+    lines = ["decisions at the model's review thresholds, per source",
+             f"{'source':<26} {'calm':>5} {'review':>6} {'prop':>6} {'hostile':>7} {'caught':>6} "
+             f"{'tech':>5} {'caught':>6} {'none':>5} {'flag':>6}"]
+    for r in rows:
+        lines.append(f"{r.source:<26} {r.calm:>5} {pct(r.review):>6} {pct(r.propaganda_flagged):>6} "
+                     f"{r.hostile:>7} {pct(r.caught):>6} {r.propaganda:>5} {pct(r.propaganda_caught):>6} "
+                     f"{r.plain:>5} {pct(r.plain_flagged):>6}")
+    lines.append("calm: not hostile, no technique (review: any label flagged; prop: a propaganda "
+                 "label flagged); hostile: caught by any label; tech: uses a technique, caught by "
+                 "a propaganda label; none: uses no technique, flag: a propaganda label flagged")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class BiasRow:
+    """Borkan et al. (2019) for one identity subgroup and label: ``subgroup_auc`` ranks within
+    texts naming the group; ``bpsn`` (background positive, subgroup negative) falls when calm
+    texts naming the group score above hostile ones that do not; ``bnsp`` falls when hostile
+    texts naming the group score below calm ones that do not."""
+
+    subgroup: str
+    label: str
+    texts: int
+    positives: int
+    subgroup_auc: float
+    bpsn: float
+    bnsp: float
+
+
+BIAS_MIN_CLASS = 10  # positives and negatives a subgroup needs to be measured
+
+
+def identity_bias(scorer: Scorer, examples: Sequence[Example], raw: Sequence[RawOutput] | None = None,
+                  labels: Sequence[str] = ("hostility", "identity_attack")) -> list[BiasRow]:
+    """Per identity subgroup named in ``examples`` (``moderation.identity``), the three bias
+    AUCs for each of ``labels``; subgroups with fewer than ``BIAS_MIN_CLASS`` positives or
+    negatives are left out."""
+    from moderation.identity import SUBGROUPS, mentions
+
+    if raw is None:
+        raw = scorer.raw_batch([ex.text for ex in examples])
+    names = scorer.info.label_names
+    named = [mentions(ex.text) for ex in examples]
+    rows = []
+    for label in labels:
+        if label not in names:
+            continue
+        i = names.index(label)
+        known = [k for k, ex in enumerate(examples) if label in ex.labels]
+        y = np.array([examples[k].labels[label] >= 0.5 for k in known])
+        p = np.array([scorer.calibrate(raw[k].logits)[i] for k in known])
+        for subgroup in SUBGROUPS:
+            inside = np.array([subgroup in named[k] for k in known])
+            positives = int((y & inside).sum())
+            if min(positives, int((~y & inside).sum())) < BIAS_MIN_CLASS:
+                continue
+            bpsn = (~inside & y) | (inside & ~y)
+            bnsp = (~inside & ~y) | (inside & y)
+            rows.append(BiasRow(subgroup, label, int(inside.sum()), positives,
+                                roc_auc(y[inside], p[inside]), roc_auc(y[bpsn], p[bpsn]),
+                                roc_auc(y[bnsp], p[bnsp])))
+    return rows
+
+
+def format_bias(rows: Sequence[BiasRow]) -> str:
+    lines = ["identity bias (Borkan et al. 2019) on validation",
+             f"{'label':<16} {'subgroup':<15} {'texts':>5} {'pos':>5} {'subgroup':>8} {'BPSN':>6} {'BNSP':>6}"]
+    for r in rows:
+        lines.append(f"{r.label:<16} {r.subgroup:<15} {r.texts:>5} {r.positives:>5} "
+                     f"{_fmt(r.subgroup_auc):>8} {_fmt(r.bpsn):>6} {_fmt(r.bnsp):>6}")
+    return "\n".join(lines)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from moderation.errors import ModelLoadError
+from moderation.normalise import normalise, original_offsets
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,14 @@ class WindowTokenizer:
         self.pad_id = next((i for i in pads if i is not None), 0)
 
     def windows(self, texts: Sequence[str]) -> list[Window]:
+        """Windows of each text after ``moderation.normalise`` (so "i d i o t" is read as the
+        word it spells), with offsets into the text as given."""
+        normalised = [normalise(text) for text in texts]
+        encodings = self._tokenizer.encode_batch([text for text, _ in normalised])
         out: list[Window] = []
-        for owner, encoding in enumerate(self._tokenizer.encode_batch(list(texts))):
+        for owner, (encoding, (_, origin)) in enumerate(zip(encodings, normalised, strict=True)):
             for part in (encoding, *encoding.overflowing):
+                offsets = np.asarray(part.offsets, dtype=np.int64).reshape(-1, 2)
                 out.append(Window(owner, np.asarray(part.ids, dtype=np.int64),
-                                  np.asarray(part.offsets, dtype=np.int64).reshape(-1, 2)))
+                                  original_offsets(offsets, origin)))
         return out

@@ -527,10 +527,8 @@ def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str
            teacher_labels: Sequence[LabelInfo] = (), layers: Sequence[int] = ()) -> Path:
     """Save the model, then calibrate and tune thresholds on validation through a Scorer
     loaded from the saved directory, evaluate, and write the card."""
-    from moderation.evaluate import evaluate, format_table
-    from moderation.metrics import best_threshold, fit_platt, sigmoid
-    from moderation.scorer import Scorer
     from training.card import write_model_card
+    from training.thresholds import tune_thresholds
 
     out = Path(args.out)
     groups = default_groups(labels)
@@ -557,27 +555,7 @@ def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str
     write_json(out / "training_config.json", args.to_dict())
 
     if val_ex:
-        scorer = Scorer(out, batch_size=args.batch_size, backend="torch")
-        raw = scorer.raw_batch([ex.text for ex in val_ex])
-        logits = np.stack([r.logits for r in raw])
-        tuned = []
-        for i, label in enumerate(info.labels):
-            rows = [k for k, ex in enumerate(val_ex) if label.name in ex.labels]
-            y = np.array([val_ex[k].labels[label.name] >= 0.5 for k in rows])
-            # Too few positives (or negatives) to tune on: a threshold fitted to one positive
-            # flags everything. Keep the uncalibrated score and the default threshold.
-            positives = int(y.sum())
-            if min(positives, len(y) - positives) < MIN_TO_TUNE:
-                tuned.append(label)
-                continue
-            scale, bias = fit_platt(y, logits[rows, i])
-            threshold = best_threshold(y, sigmoid(scale * logits[rows, i] + bias))
-            tuned.append(replace(label, scale=scale, bias=bias, threshold=round(threshold, 4)))
-        info = replace(info, labels=tuple(tuned))
-        write_model_info(info)
-        report = evaluate(Scorer(out, batch_size=args.batch_size, backend="torch"), val_ex, raw)
-        write_json(out / "metrics.json", report.to_dict())
-        log(format_table(report))
+        tune_thresholds(out, val_ex, args.batch_size, log)
     write_model_card(out)
     log(f"model written to {out}")
     return out
@@ -587,7 +565,6 @@ def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str
 # only change calibration and thresholds, which are tuned again when the run finishes).
 NOT_IN_CHECKPOINT_KEY = ("resume", "threads", "checkpoint_every", "score_max_length", "stride")
 EXPERIMENTAL_BELOW = 100
-MIN_TO_TUNE = 5  # positives and negatives needed on validation to calibrate a label
 
 
 def label_descriptions(labels: Sequence[str], train_ex: Sequence[Example]) -> dict[str, str]:

@@ -61,3 +61,15 @@ def test_span_f1_is_the_semeval_character_measure() -> None:
     pred = [set(range(5, 15)), set(), {1}, set()]
     # 0.5 overlap both ways -> 0.5; both empty -> 1; false positive -> 0; miss -> 0
     assert span_f1(gold, pred) == (0.5 + 1 + 0 + 0) / 4
+
+
+def test_stream_prevalence_raises_the_threshold_where_positives_are_rarer() -> None:
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(500), np.zeros(500)]
+    prob = np.clip(np.r_[rng.normal(0.7, 0.15, 500), rng.normal(0.3, 0.15, 500)], 0, 1)
+    pooled = best_threshold(y, prob)
+    stream = best_threshold(y, prob, prevalence=0.05)
+    assert stream > pooled + 0.1
+    # At 5% positives, the stream threshold flags far fewer of the negatives.
+    assert (prob[y == 0] >= stream).mean() < (prob[y == 0] >= pooled).mean() / 3
+    assert best_threshold(y, prob, prevalence=0.5) == pooled  # the data's own mix: unchanged

@@ -246,7 +246,37 @@ def test_evaluate_command_prints_and_saves_the_table(toy_model: Path, toy_files:
     assert saved["backend"] == "onnx-int8"  # what `moderation score` runs by default
     a, b = saved["a"]["labels"]["hostility"], saved["b"]["labels"]["hostility"]
     assert a == b and a["known"] == 120 and a["span_examples"] == 120
-    assert set(saved["a"]["labels"]) == {"hostility", "insult"}  # threat is not annotated
+    # threat is not annotated, but a calm text is known to be no threat either
+    assert set(saved["a"]["labels"]) == {"hostility", "insult", "threat"}
+    assert saved["a"]["labels"]["threat"]["support"] == 0
+    assert "decisions at the model's review thresholds" in printed
+    assert saved["a_decisions"]["rows"][0]["calm"] + saved["a_decisions"]["rows"][0]["hostile"] == 120
+
+
+def test_decision_rates_and_identity_bias_count_what_a_moderator_sees(toy_model: Path) -> None:
+    from moderation.evaluate import decision_rates, identity_bias
+    from moderation.labelled import Example
+    from moderation.scorer import Scorer
+
+    scorer = Scorer(toy_model, backend="torch")
+    rows = toy_rows(80, 7)
+    examples = [Example(row["text"], {"hostility": float(row["hostility"])},
+                        source="a" if i % 2 else "b") for i, row in enumerate(rows)]
+    flagged = [bool(s.flags(scorer.thresholds)) for s in scorer.score_batch([e.text for e in examples])]
+    by_source = {r.source: r for r in decision_rates(scorer, examples)}
+    assert set(by_source) == {"a", "b"}
+    for source, r in by_source.items():
+        calm = [f for e, f in zip(examples, flagged) if e.source == source and e.labels["hostility"] < 0.5]
+        hostile = [f for e, f in zip(examples, flagged) if e.source == source and e.labels["hostility"] >= 0.5]
+        assert r.calm == len(calm) and r.hostile == len(hostile)
+        assert r.review == pytest.approx(sum(calm) / len(calm))
+        assert r.caught == pytest.approx(sum(hostile) / len(hostile))
+        assert r.propaganda == 0 and r.propaganda_caught is None  # the toy model has no techniques
+    # A subgroup named in enough calm and hostile texts is measured; others are left out.
+    named = [Example(f"{e.text} muslim", e.labels, source=e.source) for e in examples]
+    bias = identity_bias(scorer, named + examples, labels=("hostility",))
+    assert [(b.subgroup, b.label, b.texts) for b in bias] == [("muslim", "hostility", 80)]
+    assert 0.0 <= bias[0].bpsn <= 1.0 and 0.0 <= bias[0].subgroup_auc <= 1.0
 
 
 def test_model_card_shows_the_per_dataset_evaluation_and_its_backend(

@@ -1,0 +1,76 @@
+"""Undo the common ways of writing a word past a filter, before a text is tokenised.
+
+People write "i d i o t" or "1d10t" so that a word list misses it; a WordPiece tokenizer then
+sees single letters or digits and the model sees no insult. Two rewrites, both conservative:
+
+- **spaced letters**: three or more single letters joined by one repeated separator (space,
+  dot, hyphen, underscore) become one word ("i d i o t", "s-t-u-p-i-d", "U.S.A" -> "USA");
+- **digits and symbols for letters** inside a word that also has letters ("1d10t", "m0r0n",
+  "$hit", "b!tch"): 0 1 3 4 5 7 @ $ ! read as o i e a s t a s i. Words with other digits
+  ("covid19", "A380"), a number after a name ("mp3"), numbers with a unit or ordinal ("10am", "2nd", "5km") and a leading "@"
+  (a mention) are left alone.
+
+Every character of the result keeps the index of the character it came from, so evidence found
+in the rewritten text maps back to offsets in the original.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+_SPACED = re.compile(r"(?<![^\W\d_])([^\W\d_])(?:([ ._-])[^\W\d_])(?:\2[^\W\d_])+(?![^\W\d_])")
+_WORD = re.compile(r"[\w@$!]+")
+LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
+_UNIT = re.compile(r"\d+(?:st|nd|rd|th|am|pm|s|k|m|g|x|kg|km|mm|cm|ml|mb|gb|kb|mph|hrs?|v)?",
+                   re.IGNORECASE)
+
+
+def normalise(text: str) -> tuple[str, np.ndarray | None]:
+    """The rewritten text and, per character of it, the index of its source character in
+    ``text``; ``None`` when nothing was rewritten (the common case, at the cost of two scans)."""
+    if not _SPACED.search(text) and not any(_leet(m.group(0)) for m in _WORD.finditer(text)):
+        return text, None
+    keep: list[tuple[str, int]] = []
+    position = 0
+    for match in _SPACED.finditer(text):
+        keep.extend((c, i) for i, c in enumerate(text[position:match.start()], position))
+        keep.extend((c, i) for i, c in enumerate(match.group(0), match.start()) if c != match.group(2))
+        position = match.end()
+    keep.extend((c, i) for i, c in enumerate(text[position:], position))
+    joined = "".join(c for c, _ in keep)
+    chars = list(joined)
+    for match in _WORD.finditer(joined):
+        rewritten = _leet(match.group(0))
+        if rewritten:
+            chars[match.start():match.end()] = rewritten
+    return "".join(chars), np.fromiter((i for _, i in keep), dtype=np.int64, count=len(keep))
+
+
+def _leet(word: str) -> str | None:
+    """``word`` with digits and symbols read as letters, or None when it is not such a word."""
+    stripped = word.rstrip("!")  # "!" ends sentences; it stands for "i" only inside a word
+    if len(stripped) < 3 or stripped.startswith("@") or _UNIT.fullmatch(stripped):
+        return None
+    letters = sum(c.isalpha() for c in stripped)
+    if letters < 1 or letters == len(stripped) or "_" in stripped:
+        return None
+    if not all(c.isalpha() or c in LEET for c in stripped):
+        return None
+    if stripped[-1].isdigit() and stripped.rstrip("0123456789").isalpha():
+        return None  # a name with a number after it: "mp3", "web3", "b12"
+    return "".join(LEET.get(c, c) for c in stripped) + word[len(stripped):]
+
+
+def original_offsets(offsets: np.ndarray, origin: np.ndarray | None) -> np.ndarray:
+    """Token ``(start, end)`` offsets in a normalised text mapped back to the original text
+    (special tokens, ``(0, 0)``, stay so)."""
+    if origin is None or not len(offsets):
+        return offsets
+    starts, ends = offsets[:, 0], offsets[:, 1]
+    real = ends > starts
+    mapped = np.zeros_like(offsets)
+    mapped[real, 0] = origin[starts[real]]
+    mapped[real, 1] = origin[ends[real] - 1] + 1
+    return mapped

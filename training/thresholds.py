@@ -1,0 +1,101 @@
+"""Calibration and review thresholds, fitted on validation through the saved model.
+
+Each label gets a Platt scale and bias, then the review threshold that maximises F1 on a
+comment stream where the label has its ``stream_prevalence`` (``moderation.labels``): the
+validation texts re-weighted from their own mix to that share. Labels the project does not
+define keep the plain F1 optimum on validation.
+
+``python -m training.thresholds MODEL_DIR`` does it again for a trained model on its recipe's
+validation split (after a change to the stream shares), and rewrites its metrics and card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from moderation.labelled import Example
+from moderation.labels import BY_NAME
+from moderation.modeldir import read_model_info, write_json, write_model_info
+
+MIN_TO_TUNE = 5  # positives and negatives needed on validation to calibrate a label
+Log = Callable[[str], None]
+
+
+def tune_thresholds(model_dir: Path, val_ex: Sequence[Example], batch_size: int, log: Log) -> None:
+    """Calibrate and set thresholds on ``val_ex``, then evaluate: ``metrics.json``, and the
+    decision rates per source and the identity-bias metrics (``decisions.json``)."""
+    from moderation.evaluate import (
+        decision_rates,
+        evaluate,
+        format_bias,
+        format_decisions,
+        format_table,
+        identity_bias,
+    )
+    from moderation.metrics import best_threshold, fit_platt, sigmoid
+    from moderation.scorer import Scorer
+
+    info = read_model_info(model_dir)
+    scorer = Scorer(model_dir, batch_size=batch_size, backend="torch")
+    raw = scorer.raw_batch([ex.text for ex in val_ex])
+    logits = np.stack([r.logits for r in raw])
+    tuned = []
+    for i, label in enumerate(info.labels):
+        rows = [k for k, ex in enumerate(val_ex) if label.name in ex.labels]
+        y = np.array([val_ex[k].labels[label.name] >= 0.5 for k in rows])
+        # Too few positives (or negatives) to tune on: a threshold fitted to one positive
+        # flags everything. Keep the uncalibrated score and the default threshold.
+        positives = int(y.sum())
+        if min(positives, len(y) - positives) < MIN_TO_TUNE:
+            tuned.append(replace(label, scale=1.0, bias=0.0, threshold=0.5))
+            continue
+        scale, bias = fit_platt(y, logits[rows, i])
+        known = BY_NAME.get(label.name)
+        threshold = best_threshold(y, sigmoid(scale * logits[rows, i] + bias),
+                                   prevalence=known.stream_prevalence if known else None)
+        tuned.append(replace(label, scale=scale, bias=bias, threshold=round(threshold, 4)))
+    info = replace(info, labels=tuple(tuned))
+    write_model_info(info)
+    scorer = Scorer(model_dir, batch_size=batch_size, backend="torch")
+    report = evaluate(scorer, val_ex, raw)
+    write_json(model_dir / "metrics.json", report.to_dict())
+    log(format_table(report))
+    decisions = decision_rates(scorer, val_ex, raw)
+    bias = identity_bias(scorer, val_ex, raw)
+    write_json(model_dir / DECISIONS_FILE, {"backend": "torch",
+                                           "rows": [vars(row) for row in decisions],
+                                           "bias": [vars(row) for row in bias]})
+    log(format_decisions(decisions))
+    log(format_bias(bias))
+
+
+DECISIONS_FILE = "decisions.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from moderation.labelled import infer_labels
+    from training.card import write_model_card
+    from training.recipes import validation_split
+
+    parser = argparse.ArgumentParser(prog="python -m training.thresholds", description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", type=Path, help="a model directory trained from a recipe")
+    parser.add_argument("--data-dir", help="where the recipe's datasets are (default: as trained)")
+    args = parser.parse_args(argv)
+    settings = json.loads((args.model / "training_config.json").read_text())
+    log = lambda message: print(message, file=sys.stderr)  # noqa: E731
+    val = validation_split(args.model, settings["recipe"], args.data_dir, log)
+    groups = read_model_info(args.model).groups
+    tune_thresholds(args.model, [infer_labels(ex, groups) for ex in val], settings["batch_size"], log)
+    write_model_card(args.model)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
