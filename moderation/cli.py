@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from moderation.errors import ConfigError, ModelLoadError, ModerationError
-from moderation.io import atomic_output
+from moderation.io import Discard, atomic_output
 
 
 def _error(message: str) -> None:
@@ -38,9 +38,13 @@ def cmd_parse(args: argparse.Namespace) -> int:
                 extra = f" (after {written} thread(s) written)" if written else ""
                 _error(f"{exc}{extra}")
             threads += written
+        untouched = failed == files and not threads and args.output != "-"
+        if untouched:
+            raise Discard  # nothing could be read: an earlier output stays as it was
     print(
         f"parsed {threads} thread(s) from {files} file(s)"
         + (f"; {failed} file(s) failed" if failed else "")
+        + (f"; {args.output} left as it was" if untouched else "")
         + (f"; {len(skipped)} file(s) in directories skipped as not exports "
            f"(hidden, documentation or media: {', '.join(skipped[:3])}"
            f"{', ...' if len(skipped) > 3 else ''})" if skipped else ""),
@@ -249,8 +253,9 @@ def _add_backend_options(parser: argparse.ArgumentParser) -> None:
 def cmd_score(args: argparse.Namespace) -> int:
     import contextlib
 
-    from moderation.batch import Failure, InputOptions, Scored, count_items, input_files
+    from moderation.batch import Event, Failure, InputOptions, Scored, count_items, input_files
     from moderation.batch import read_inputs, score_events, scorer_batch
+    from moderation.io import remove_stale_temporaries
     from moderation.labels import PROPAGANDA
     from moderation.modeldir import default_model_dir, read_model_info, write_json
     from moderation.policy import load_policy, model_policy
@@ -287,7 +292,18 @@ def cmd_score(args: argparse.Namespace) -> int:
     options = InputOptions(args.input_format, args.text_field, args.include_article)
     summary = Summary(labels, techniques)
     about = f"model {info.name} {info.version} · policy {policy.name}"
-    with contextlib.ExitStack() as stack:
+    outputs = [p for p in (args.output, args.summary, args.report) if p and p != "-"]
+    produced = False  # whether any input gave a thread or comment: until one does, no output is touched
+
+    def watch(events: Iterable[Event]) -> Iterator[Event]:
+        nonlocal produced
+        for event in events:
+            if not produced and not isinstance(event, Failure):
+                produced = True
+                writer.start()
+            yield event
+
+    with contextlib.suppress(Discard), contextlib.ExitStack() as stack:
         writer = stack.enter_context(RecordWriter(args.output, args.format, labels,
                                                   resume=args.resume, chunk=args.chunk))
         resume = writer.resume
@@ -297,12 +313,16 @@ def cmd_score(args: argparse.Namespace) -> int:
                 f"resuming: {resume.kept} record(s) kept" + (
                     f", {resume.rescored} re-scored to align with a chunk" if resume.rescored else "")
                 + (", a partial last record removed" if resume.partial else ""))
+            # what a killed run was writing (report, summary): comment text left lying about
+            stale = [tmp for path in outputs for tmp in remove_stale_temporaries(path)]
+            if stale:
+                progress.message(f"resuming: removed {len(stale)} temporary file(s) a stopped run left")
         report = None
         if args.report:
             report = HtmlReport(stack.enter_context(atomic_output(args.report)), labels, policy, about)
         stack.enter_context(stop_between_writes())
         progress.count_in_background(lambda: count_items(files, options))
-        events = read_inputs(files, options)
+        events = watch(read_inputs(files, options))
         for chunk in score_events(events, scorer_batch(scorer), policy, chunk=args.chunk,
                                   replay=resume.records, replay_count=resume.kept):
             fresh = [e.record for e in chunk if isinstance(e, Scored) and e.fresh]
@@ -314,9 +334,16 @@ def cmd_score(args: argparse.Namespace) -> int:
                 if isinstance(event, Failure):
                     progress.message(f"moderation: {event.path}: {event.reason}")
             progress.advance(len(fresh))
+        progress.clear()
+        if not produced and summary.failures:
+            raise Discard  # every input failed: the outputs of an earlier run stay as they were
+        writer.start()  # inputs that hold nothing still give (empty) outputs
         if report is not None:
             report.close()
-        progress.clear()
+    if not produced and summary.failures:
+        _error(f"no input could be read ({len(summary.failures)} failed)"
+               + (f"; {', '.join(outputs)} left as they were" if outputs else ""))
+        return 1
     result = summary.to_dict()
     if args.summary:
         write_json(Path(args.summary), {"model": {"name": info.name, "version": info.version,

@@ -10,7 +10,8 @@ Resuming counts the complete records, cuts the file back to the last multiple of
 
 CSV flattens a record: ``thread_source``, ``thread_title``, ``kind``, ``id``, ``author``,
 ``posted_at``, ``parent_id``, ``status``, ``text``, ``decision``, ``flags`` (``;``-separated),
-one ``score_LABEL`` column per label, and ``spans`` as JSON.
+one ``score_LABEL`` column per label, and ``spans`` as JSON. A text cell a spreadsheet would run
+as a formula gets a leading ``'`` (see :func:`_neutral`); resuming reads it back without.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import itertools
 import json
 import os
 import signal
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -70,32 +72,56 @@ def csv_header(labels: Sequence[str]) -> list[str]:
 def format_records(records: Sequence[dict[str, Any]], fmt: str, labels: Sequence[str]) -> bytes:
     if fmt == "jsonl":
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+    return "".join(_csv_line([
+        _cell(r["thread"]["source"]), _cell(r["thread"]["title"]), *(_cell(r[k]) for k in _FIELDS),
+        _cell(";".join(r["flags"])), *(r["scores"][label] for label in labels),
+        json.dumps(r["spans"]),
+    ]) for r in records).encode("utf-8")
+
+
+def _csv_line(cells: Sequence[Any]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    for r in records:
-        writer.writerow([
-            r["thread"]["source"], _cell(r["thread"]["title"]), *(_cell(r[k]) for k in _FIELDS),
-            ";".join(r["flags"]), *(r["scores"][label] for label in labels),
-            json.dumps(r["spans"]),
-        ])
-    return buffer.getvalue().encode("utf-8")
+    # The writer quotes a cell holding a line break only if it is in the line terminator: with
+    # "\n" alone a lone "\r" went out bare and readers split the row there. Rows still end in "\n".
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()[:-2] + "\n"
 
 
 def _cell(value: Any) -> Any:
-    return "" if value is None else value
+    if value is None:
+        return ""
+    return _neutral(value) if isinstance(value, str) else value
+
+
+def _is_formula(value: str) -> bool:
+    # Spreadsheets run a cell starting with = + - @ as a formula (OWASP's CSV injection list),
+    # also after leading spaces, which some of them skip; a leading tab or carriage return is
+    # on OWASP's list as well.
+    return value.startswith(("\t", "\r")) or value.lstrip()[:1] in ("=", "+", "-", "@")
+
+
+def _neutral(value: str) -> str:
+    """``value`` with a ``'`` before it if a spreadsheet would run it as a formula, as OWASP
+    recommends. A value whose leading quotes come before such a formula gets one more, so
+    :func:`_restored` reads every cell back exactly."""
+    return "'" + value if _is_formula(value.lstrip("'")) else value
+
+
+def _restored(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and _is_formula(cell.lstrip("'")) else cell
 
 
 def _csv_record(row: list[str], labels: Sequence[str]) -> dict[str, Any]:
     """A CSV row read back as the record it was written from (empty cells read as None)."""
     n = len(_FIELDS)
-    values = dict(zip(_FIELDS, (v or None for v in row[2 : 2 + n]), strict=True))
+    values = dict(zip(_FIELDS, (_restored(v) or None for v in row[2 : 2 + n]), strict=True))
     scores = row[3 + n : 3 + n + len(labels)]
     return {
-        "thread": {"source": row[0], "title": row[1] or None},
+        "thread": {"source": _restored(row[0]), "title": _restored(row[1]) or None},
         **values,
         "text": values["text"] or "",
         "scores": {label: float(v) for label, v in zip(labels, scores, strict=True)},
-        "flags": [f for f in row[2 + n].split(";") if f],
+        "flags": [f for f in _restored(row[2 + n]).split(";") if f],
         "spans": json.loads(row[-1]),
     }
 
@@ -112,7 +138,12 @@ class Resume:
 
 
 class RecordWriter:
-    """Appends chunks of records to a file (or standard output) as whole records."""
+    """Appends chunks of records to a file (or standard output) as whole records.
+
+    The file is created, emptied or (resuming) cut back only by :meth:`start`, which the first
+    :meth:`append` calls: a run in which every input failed leaves an earlier output as it was.
+    A device or FIFO (``-o /dev/null``) is written to as it is.
+    """
 
     def __init__(self, path: str, fmt: str, labels: Sequence[str], *, resume: bool = False,
                  chunk: int = DEFAULT_CHUNK) -> None:
@@ -120,29 +151,45 @@ class RecordWriter:
             raise ModerationError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
         self.path, self.fmt, self.labels = path, fmt, list(labels)
         self.resume = Resume()
-        if path == "-":
+        self._resuming = resume
+        self._fd = -1
+        self._started = self._sync = False
+        self._stdout = path == "-"
+        self._aligned: int | None = None  # resuming: where the earlier output is cut back to
+        if self._stdout:
             if resume:
                 raise ModerationError("--resume needs an output file (-o FILE), not standard output")
-            self._fd = -1
-            self._stdout = True
+            return
+        if resume and os.path.exists(path):
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                raise ModerationError(f"--resume needs a regular output file; {path} is not one")
+            self.resume = self._scan(chunk)
+
+    def start(self) -> None:
+        """Create or empty the output (resuming: cut it back to a chunk boundary); once."""
+        if self._started:
+            return
+        self._started = True
+        if self._stdout:
             self._write_header_if_new(True)
             return
-        self._stdout = False
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        if resume and os.path.exists(path):
-            self.resume = self._scan(chunk)
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | (0 if resume else os.O_TRUNC), 0o644)
-        self._write_header_if_new(os.fstat(self._fd).st_size == 0)
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        # 0o666: the umask decides a new file's mode, as for any Unix tool; an existing file
+        # keeps its own.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (0 if self._resuming else os.O_TRUNC)
+        self._fd = os.open(self.path, flags, 0o666)
+        self._sync = stat.S_ISREG(os.fstat(self._fd).st_mode)  # fsync fails on a device or FIFO
+        if self._aligned is not None:
+            os.ftruncate(self._fd, self._aligned)
+        self._write_header_if_new(os.fstat(self._fd).st_size == 0)  # a device's or FIFO's is 0
 
     def _write_header_if_new(self, new: bool) -> None:
         if new and self.fmt == "csv":
-            buffer = io.StringIO()
-            csv.writer(buffer, lineterminator="\n").writerow(csv_header(self.labels))
-            self._write(buffer.getvalue().encode("utf-8"))
+            self._write(_csv_line(csv_header(self.labels)).encode("utf-8"))
 
     def append(self, records: Sequence[dict[str, Any]]) -> None:
         if records:
+            self.start()
             self._write(format_records(records, self.fmt, self.labels))
 
     def _write(self, data: bytes) -> None:
@@ -155,7 +202,8 @@ class RecordWriter:
             view = memoryview(data)
             while view:
                 view = view[os.write(self._fd, view):]
-            os.fsync(self._fd)
+            if self._sync:
+                os.fsync(self._fd)
         finally:
             _Guard.writing = False
         if _Guard.stop_pending:
@@ -163,8 +211,9 @@ class RecordWriter:
             raise KeyboardInterrupt
 
     def close(self) -> None:
-        if not self._stdout:
+        if self._fd >= 0:
             os.close(self._fd)
+            self._fd = -1
 
     def __enter__(self) -> RecordWriter:
         return self
@@ -173,7 +222,8 @@ class RecordWriter:
         self.close()
 
     def _scan(self, chunk: int) -> Resume:
-        """Count complete records, cut back to a chunk boundary, and open those for replay."""
+        """Count complete records, note the chunk boundary to cut back to (:meth:`start` cuts),
+        and open the records before it for replay."""
         count = 0
         header: bytes | None = None  # CSV: the header record, once complete
         header_buf = b""
@@ -206,22 +256,43 @@ class RecordWriter:
                     f"({', '.join(self.labels)}); run without --resume")
         kept = count - count % chunk
         partial = complete < os.path.getsize(self.path)
-        os.truncate(self.path, aligned)
+        self._aligned = aligned
         return Resume(kept=kept, rescored=count - kept, partial=partial,
                       records=itertools.islice(self._replay(), kept))
 
     def _replay(self) -> Iterator[dict[str, Any]]:
-        # newline="\n": a JSON line may hold U+2028 or other characters some readers split on.
-        with open(self.path, encoding="utf-8", newline="" if self.fmt == "csv" else "\n") as handle:
-            if self.fmt == "csv":
-                reader = csv.reader(handle)
-                next(reader, None)
-                records: Iterator[dict[str, Any]] = (_csv_record(row, self.labels) for row in reader)
-            else:
-                records = (json.loads(line) for line in handle)
-            for number, record in enumerate(records, 1):
-                if list(record.get("scores") or {}) != self.labels:
-                    raise ModerationError(
-                        f"{self.path}: record {number} has scores for other labels than this "
-                        f"model's ({', '.join(self.labels)}); run without --resume")
+        records = self._csv_records() if self.fmt == "csv" else self._jsonl_records()
+        for number, record in enumerate(records, 1):
+            if list(record.get("scores") or {}) != self.labels:
+                raise ModerationError(
+                    f"{self.path}: record {number} has scores for other labels than this "
+                    f"model's ({', '.join(self.labels)}); run without --resume")
+            yield record
+
+    def _damaged(self, line: int) -> ModerationError:
+        return ModerationError(
+            f"{self.path}, line {line}: not a whole record (the file was damaged there); to resume, "
+            "cut the file just before that line, or run without --resume to score everything again")
+
+    def _jsonl_records(self) -> Iterator[dict[str, Any]]:
+        # Lines split on "\n" only: a JSON line may hold U+2028 or other characters some readers
+        # split on.
+        with open(self.path, "rb") as handle:
+            for number, line in enumerate(handle, 1):
+                try:
+                    record = json.loads(line.decode("utf-8"))
+                except ValueError:
+                    record = None
+                if not isinstance(record, dict):
+                    raise self._damaged(number)
                 yield record
+
+    def _csv_records(self) -> Iterator[dict[str, Any]]:
+        with open(self.path, encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            try:
+                next(reader, None)
+                for row in reader:
+                    yield _csv_record(row, self.labels)
+            except (ValueError, IndexError, csv.Error) as exc:
+                raise self._damaged(reader.line_num) from exc

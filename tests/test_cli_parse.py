@@ -226,3 +226,52 @@ def test_import_help_and_parse_do_not_load_torch(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.decode().splitlines()[-1] == "light"
+
+
+def test_output_is_left_alone_when_no_input_could_be_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "threads.jsonl"
+    out.write_text('{"earlier": "output"}\n')
+    for inputs in ([tmp_path / "sed"], [tmp_path / "sed", tmp_path / "nowhere.xml"]):
+        code, _, err = run([*map(str, inputs), "-o", str(out)], capsys)
+        assert code == 1 and "Traceback" not in err
+        assert err.splitlines()[-1] == (f"parsed 0 thread(s) from {len(inputs)} file(s); "
+                                        f"{len(inputs)} file(s) failed; {out} left as it was")
+        assert out.read_text() == '{"earlier": "output"}\n'
+        assert [p.name for p in tmp_path.iterdir()] == ["threads.jsonl"]
+    # one input read is enough to replace it
+    code, _, _ = run([str(tmp_path / "sed"), str(SEEDS / "wordpress-page.html"), "-o", str(out)], capsys)
+    assert code == 1 and len(read_jsonl(out)) == 1
+
+
+def test_output_to_a_fifo_or_device_is_written_not_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+
+    def reader() -> None:
+        with open(fifo, "rb") as handle:
+            received.append(handle.read())
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    assert run([str(SEEDS / "wordpress-page.html"), "-o", str(fifo)], capsys)[0] == 0
+    thread.join(30)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert json.loads(received[0])["article"]["title"] == "Lighthouse Keepers Vote to Stay On"
+    # a device like /dev/null, made here so that a failure cannot break the real one
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("creating a device node needs root")
+    assert run([str(SEEDS / "wordpress-page.html"), "-o", str(device)], capsys)[0] == 0
+    assert device.exists() and stat.S_ISCHR(device.lstat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["null", "pipe"]
