@@ -13,7 +13,7 @@ from moderation.errors import ConfigError
 from moderation.modeldir import ModelInfo
 from moderation.policy import Policy, load_policy, model_policy
 from moderation.scorer import Scores
-from serve.batcher import Batcher, BatcherClosed, QueueFull, ScoringFailed
+from serve.batcher import Batcher, BatcherClosed, QueueFull, ScoringFailed, TooManyTexts
 from serve.errors import ApiError
 from serve.metrics import Metrics
 from serve.schemas import ModelRef
@@ -49,6 +49,7 @@ class Service:
         self.batcher: Batcher[Scores] = Batcher(
             lambda texts: scorer.score_batch(texts),
             max_batch=settings.max_batch,
+            max_batch_chars=settings.max_batch_chars,
             max_wait=settings.max_wait_ms / 1000,
             max_queue=settings.max_queue,
             on_batch=metrics.observe_batch,
@@ -122,6 +123,8 @@ class Service:
             return []
         try:
             return await self.batcher.score(texts)
+        except TooManyTexts as exc:
+            raise ApiError(413, f"{exc}: split the request") from None
         except QueueFull as exc:
             raise ApiError(503, f"too busy: {exc}; retry shortly", headers={"Retry-After": "1"}) from None
         except BatcherClosed as exc:

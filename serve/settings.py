@@ -20,6 +20,7 @@ from moderation.backends import BACKENDS, default_backend
 from moderation.errors import ConfigError
 from moderation.export import CACHE_ENV, PRECISIONS
 from moderation.modeldir import default_model_dir
+from serve.schemas import MAX_BATCH_ITEMS
 
 ENV_PREFIX = "MODERATION_"
 
@@ -53,8 +54,13 @@ class Settings(BaseSettings):
     # The scorer sorts a call's windows by length and pads within each forward pass; on CPU,
     # passes of a few windows waste less on padding than one wide pass (measured: 8 beat 32).
     forward_batch: int = Field(8, ge=1, le=1024, description="windows per forward pass")
+    # Measured on 2 shared cores with the default model: some 20,000 characters a second,
+    # whatever the batch size, so this bounds a call, and what a small request waits behind a
+    # big one, to about 0.4 s.
+    max_batch_chars: int = Field(8192, ge=1, description="characters per model call (a longer "
+                                 "text goes alone)")
     max_wait_ms: float = Field(2.0, ge=0, le=1000, description="how long a model call waits for company")
-    max_queue: int = Field(4096, ge=1, description="texts waiting for the model before 503")
+    max_queue: int = Field(16384, ge=1, description="texts waiting for the model before 503")
     probe_timeout_s: float = Field(10.0, gt=0, description="how long /readyz waits for its probe")
 
     # Input limits.
@@ -100,6 +106,18 @@ class Settings(BaseSettings):
         self._keys = frozenset(keys)
         return self
 
+    @model_validator(mode="after")
+    def _limits_agree(self) -> Settings:
+        # A request holding more texts than the queue can never be scored: it would get a 503
+        # and its client would retry for ever.
+        for what, most in ((f"{ENV_PREFIX}MAX_THREAD_COMMENTS ({self.max_thread_comments})",
+                            self.max_thread_comments),
+                           (f"a batch's {MAX_BATCH_ITEMS} items", MAX_BATCH_ITEMS)):
+            if most > self.max_queue:
+                raise ValueError(f"{ENV_PREFIX}MAX_QUEUE ({self.max_queue}) is less than {what}: such "
+                                 "a request could never be queued; raise it")
+        return self
+
     @property
     def keys(self) -> frozenset[str]:
         """Every accepted API key; empty when the service is open."""
@@ -134,7 +152,7 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            name = ".".join(str(part) for part in error["loc"]) or "settings"
-            where = f"{ENV_PREFIX}{name.upper()}" if name != "settings" else name
-            problems.append(f"{where}: {error['msg']}")
+            name = ".".join(str(part) for part in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{ENV_PREFIX}{name.upper()}: {message}" if name else message)
         raise ConfigError("invalid service settings: " + "; ".join(problems)) from None

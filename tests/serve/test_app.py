@@ -221,6 +221,15 @@ def test_thread_upload_errors_say_what_is_wrong(make_client: MakeClient) -> None
     assert r.status_code == 413 and "holds 4 comments; the limit is 3" in error_of(r)["message"]
 
 
+def test_an_upload_within_the_comment_limit_is_scored_not_answered_503(client: TestClient) -> None:
+    import json
+
+    # More than the queue used to hold (4,096), within the default comment limit.
+    thread = {"source": "s", "comments": [{"id": str(i), "text": f"comment {i}"} for i in range(5000)]}
+    r = client.post("/v1/threads", content=json.dumps(thread).encode())
+    assert r.status_code == 200 and r.json()["scored"] == 5000
+
+
 def test_thread_comment_with_empty_text_gets_an_error_record(client: TestClient) -> None:
     import json
 

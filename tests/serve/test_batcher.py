@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from serve.batcher import Batcher, BatcherClosed, QueueFull, ScoringFailed
+from serve.batcher import Batcher, BatcherClosed, QueueFull, ScoringFailed, TooManyTexts
 
 
 class Model:
@@ -105,12 +105,48 @@ def test_a_text_the_model_fails_on_fails_alone() -> None:
 
 def test_full_queue_and_closed_batcher_refuse_work() -> None:
     async def main() -> None:
-        batcher = await _started(Model(), max_queue=3)
-        with pytest.raises(QueueFull):
+        batcher = await _started(Model(delay=0.2), max_batch=1, max_wait=0.0, max_queue=3)
+        with pytest.raises(TooManyTexts):  # can never fit: not worth a retry
             await batcher.score(["a", "b", "c", "d"])
+        first = asyncio.create_task(batcher.score(["a", "b", "c"]))
+        await asyncio.sleep(0.05)  # "a" is in the model, "b" and "c" wait
+        assert batcher.queued == 2
+        with pytest.raises(QueueFull):  # would fit later
+            await batcher.score(["d", "e"])
+        assert await batcher.score(["d"]) == ["D"]
+        assert await first == ["A", "B", "C"]
         await batcher.close()
         with pytest.raises(BatcherClosed):
             await batcher.score(["a"])
+
+    asyncio.run(main())
+
+
+def test_requests_take_turns_so_a_small_one_does_not_wait_behind_a_big_one() -> None:
+    async def main() -> None:
+        model = Model(delay=0.02)
+        batcher = await _started(model, max_batch=8, max_wait=0.0)
+        big = asyncio.create_task(batcher.score([f"big{i}" for i in range(200)]))
+        await asyncio.sleep(0.01)  # the upload's first call is running
+        assert await batcher.score(["small"]) == ["SMALL"]
+        calls_so_far = len(model.calls)
+        assert [len(call) for call in model.calls[:2]] == [8, 8]
+        assert "small" in model.calls[1]  # the very next call, not the 26th
+        assert calls_so_far <= 3 and not big.done()
+        assert await big == [f"BIG{i}" for i in range(200)]  # the big one keeps its order
+        await batcher.close()
+
+    asyncio.run(main())
+
+
+def test_a_call_is_bounded_in_characters_and_a_long_text_goes_alone() -> None:
+    async def main() -> None:
+        model = Model()
+        batcher = await _started(model, max_batch=32, max_batch_chars=250, max_wait=0.05)
+        texts = ["a" * 100] * 5 + ["b" * 400] + ["c" * 100]
+        assert await batcher.score(texts) == [t.upper() for t in texts]
+        await batcher.close()
+        assert [[len(t) for t in call] for call in model.calls] == [[100, 100], [100, 100], [100], [400], [100]]
 
     asyncio.run(main())
 

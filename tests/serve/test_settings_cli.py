@@ -44,6 +44,16 @@ def test_bad_settings_are_refused_with_the_variable_named(monkeypatch: pytest.Mo
     assert words in str(caught.value)
 
 
+def test_limits_must_agree_so_every_accepted_request_can_be_queued() -> None:
+    settings = load_settings()
+    assert settings.max_queue >= settings.max_thread_comments  # the defaults agree
+    with pytest.raises(ConfigError, match=r"MODERATION_MAX_QUEUE \(4096\) is less than "
+                       r"MODERATION_MAX_THREAD_COMMENTS \(10000\)"):
+        load_settings(max_queue=4096)
+    with pytest.raises(ConfigError, match="less than a batch's 256 items"):
+        load_settings(max_queue=200, max_thread_comments=100)
+
+
 def test_empty_keys_file_is_refused(tmp_path: Path) -> None:
     empty = tmp_path / "keys"
     empty.write_text("# nothing\n\n")
