@@ -79,7 +79,10 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     app.state.freeze_heap = freeze_heap
     app.state.service = None
     app.state.metrics = metrics = Metrics()
-    app.state.access = Access(settings.keys, RateLimiter(settings.rate_limit, settings.rate_burst))
+    app.state.access = Access(
+        settings.keys, RateLimiter(settings.rate_limit, settings.rate_burst),
+        RateLimiter(settings.auth_failures / settings.auth_failure_window_s, settings.auth_failures),
+    )
     install_handlers(app)
     for router in (score.router, threads.router, perspective.router, info.router, health.router):
         app.include_router(router)

@@ -49,26 +49,47 @@ _query = APIKeyQuery(name="key", auto_error=False, description="an API key (Pers
 
 
 class Access:
-    """API keys (none configured: open) and the per-caller rate limit."""
+    """API keys (none configured: open), the per-caller rate limit in texts, and the limit on
+    wrong keys per client address."""
 
-    def __init__(self, keys: frozenset[str], limiter: RateLimiter) -> None:
+    def __init__(self, keys: frozenset[str], limiter: RateLimiter, failures: RateLimiter) -> None:
         self.keys = keys
         self.limiter = limiter
+        self.failures = failures
 
-    def check(self, request: Request, key: str | None) -> None:
+    def check(self, request: Request, key: str | None) -> str:
+        """The caller (its key, or its address when the service is open), once it may go ahead;
+        its admission takes one text from its rate limit."""
+        address = request.client.host if request.client else "unknown"
         if self.keys:
+            # Checked before the key, so that a guesser learns nothing more once refused.
+            wait = self.failures.wait(address)
+            if wait > 0:
+                raise ApiError(429, f"too many wrong API keys from this address; retry in {wait:.0f} s",
+                               headers={"Retry-After": retry_after(wait)})
             if key is None:
                 raise ApiError(401, "an API key is required: send 'Authorization: Bearer KEY' or "
                                "'X-API-Key: KEY'", headers={"WWW-Authenticate": "Bearer"})
             if not any(hmac.compare_digest(key.encode(), k.encode()) for k in self.keys):
+                self.failures.charge(address, 1)
                 raise ApiError(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
             caller = "key:" + key
         else:
-            caller = "addr:" + (request.client.host if request.client else "unknown")
+            caller = "addr:" + address
         wait = self.limiter.take(caller)
         if wait > 0:
-            raise ApiError(429, f"rate limit of {self.limiter.rate:g} requests/s exceeded; retry in "
+            raise ApiError(429, f"rate limit of {self.limiter.rate:g} texts/s exceeded; retry in "
                            f"{wait:.2f} s", headers={"Retry-After": retry_after(wait)})
+        request.state.caller = caller
+        return caller
+
+
+def charge_texts(request: Request, texts: int) -> None:
+    """Charge a request's texts, beyond the one its admission took, to its caller's rate limit
+    (into debt if need be: the next request waits until it is paid off)."""
+    caller = getattr(request.state, "caller", None)
+    if caller is not None and texts > 1:
+        _access(request).limiter.charge(caller, texts - 1)
 
 
 def _access(request: Request) -> Access:

@@ -1,4 +1,5 @@
-"""Request body size limits and the per-key rate limit."""
+"""Request body size limits and deadlines, the per-key rate limit (in texts) and the limit on
+wrong API keys per client address."""
 
 from __future__ import annotations
 
@@ -59,7 +60,12 @@ class _Bucket:
 
 
 class RateLimiter:
-    """A token bucket per caller: ``rate`` requests per second, up to ``burst`` at once."""
+    """A token bucket per caller: ``rate`` tokens a second, up to ``burst`` at once.
+
+    A caller may go ahead while its bucket holds a token; what it then costs is taken whole, and
+    may leave the bucket in debt (a request of 256 texts when 20 are left), which the caller pays
+    off by waiting. So the rate holds on average whatever the size of each request.
+    """
 
     MAX_CALLERS = 10_000
 
@@ -69,10 +75,26 @@ class RateLimiter:
         self.clock = clock
         self._buckets: dict[str, _Bucket] = {}
 
-    def take(self, caller: str) -> float:
-        """0 when the request may go ahead, else the seconds until it may."""
+    def take(self, caller: str, cost: float = 1.0) -> float:
+        """0 when the caller may go ahead (``cost`` is taken), else the seconds until it may."""
+        wait = self.wait(caller)
+        if wait == 0:
+            self.charge(caller, cost)
+        return wait
+
+    def wait(self, caller: str) -> float:
+        """0 when the caller's bucket holds a token, else the seconds until it will."""
         if self.rate <= 0:
             return 0.0
+        bucket = self._bucket(caller)
+        return 0.0 if bucket.tokens >= 1.0 else (1.0 - bucket.tokens) / self.rate
+
+    def charge(self, caller: str, cost: float) -> None:
+        """Take ``cost`` tokens, into debt if need be."""
+        if self.rate > 0 and cost > 0:
+            self._bucket(caller).tokens -= cost
+
+    def _bucket(self, caller: str) -> _Bucket:
         now = self.clock()
         bucket = self._buckets.get(caller)
         if bucket is None:
@@ -81,16 +103,16 @@ class RateLimiter:
             bucket = self._buckets[caller] = _Bucket(float(self.burst), now)
         bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.stamp) * self.rate)
         bucket.stamp = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return 0.0
-        return (1.0 - bucket.tokens) / self.rate
+        return bucket
 
     def _forget_idle(self, now: float) -> None:
-        # A bucket that would be full again holds no state worth keeping.
-        full_after = self.burst / self.rate
-        for caller in [c for c, b in self._buckets.items() if now - b.stamp >= full_after]:
+        # A bucket that would be full again holds no state worth keeping. If every one is
+        # busy, the oldest go: memory stays bounded whatever number of callers there are.
+        for caller in [c for c, b in self._buckets.items()
+                       if b.tokens + (now - b.stamp) * self.rate >= self.burst]:
             del self._buckets[caller]
+        while len(self._buckets) >= self.MAX_CALLERS:
+            del self._buckets[next(iter(self._buckets))]
 
 
 def retry_after(seconds: float) -> str:

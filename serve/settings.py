@@ -74,8 +74,11 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="accepted API keys, comma-separated (none: open)")
     api_keys_file: Path | None = Field(None, description="file of API keys, one per line")
-    rate_limit: float = Field(0.0, ge=0, description="requests per second per key (0: no limit)")
-    rate_burst: int = Field(20, ge=1, description="requests a key may make at once before the limit")
+    rate_limit: float = Field(0.0, ge=0, description="texts per second per key (0: no limit)")
+    rate_burst: int = Field(20, ge=1, description="texts a key may send at once before the limit")
+    auth_failures: int = Field(10, ge=0, description="wrong API keys an address may send per window "
+                               "before 429 (0: no limit)")
+    auth_failure_window_s: float = Field(60.0, gt=0, description="the window of auth_failures, in seconds")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="origins allowed by CORS, comma-separated (none: CORS off)")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from serve.batcher import ScoringFailed
-from serve.deps import ServiceDep, check_access
+from serve.deps import ServiceDep, charge_texts, check_access
 from serve.errors import ApiError, responses
 from serve.schemas import BatchRequest, BatchResponse, ScoreRequest, ScoreResponse
 
@@ -31,7 +31,7 @@ async def score(body: ScoreRequest, service: ServiceDep) -> dict[str, Any]:
 
 
 @router.post("/score/batch", response_model=BatchResponse)
-async def score_batch(body: BatchRequest, service: ServiceDep) -> dict[str, Any]:
+async def score_batch(body: BatchRequest, service: ServiceDep, request: Request) -> dict[str, Any]:
     """Score up to 256 comments. Results come in input order; an item that cannot be scored
     (empty or too long) gets an ``error`` record and the others are still scored."""
     labels = service.select_labels(body.labels)
@@ -44,6 +44,7 @@ async def score_batch(body: BatchRequest, service: ServiceDep) -> dict[str, Any]
                        if problem else {"id": item.id})
         if not problem:
             good.append(i)
+    charge_texts(request, len(good))
     scored = await service.score([body.items[i].text for i in good])
     for i, result in zip(good, scored, strict=True):
         if isinstance(result, ScoringFailed):

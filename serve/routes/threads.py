@@ -13,7 +13,7 @@ from moderation.parsers import format_names, parse_bytes
 from moderation.policy import Policy
 from moderation.scorer import Scores
 from moderation.thread import Thread
-from serve.deps import ServiceDep, check_access
+from serve.deps import ServiceDep, charge_texts, check_access
 from serve.errors import NOT_UNICODE, SURROGATE, ApiError, log_fault, responses
 from serve.routes.score import FAILED
 from serve.schemas import ThreadsResponse
@@ -56,6 +56,7 @@ async def threads(
                        f"{service.settings.max_thread_comments}: split it, or use the batch route")
     problems = [service.text_problem(item.comment.text) for item in items]
     good = [i for i, problem in enumerate(problems) if problem is None]
+    charge_texts(request, len(good))
     scored = dict(zip(good, await service.score([items[i].comment.text for i in good]), strict=True))
     records: list[dict[str, Any]] = []
     for i, item in enumerate(items):

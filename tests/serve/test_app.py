@@ -470,7 +470,40 @@ def test_rate_limit_per_key_answers_429_with_retry_after(make_client: MakeClient
     assert send("b").status_code == 200  # per key
 
 
-def test_token_bucket_refills_at_its_rate() -> None:
+def test_rate_limit_counts_texts_not_requests(make_client: MakeClient) -> None:
+    import json
+
+    client = make_client(api_keys=["a"], rate_limit=1, rate_burst=10)
+    key = {"X-API-Key": "a"}
+    items = [{"id": str(i), "text": "hello"} for i in range(30)]
+    assert client.post("/v1/score/batch", json={"items": items}, headers=key).status_code == 200
+    # 30 texts from a bucket of 10: 20 in debt, so even one more text waits some 21 s.
+    r = client.post("/v1/score", json={"text": "hi"}, headers=key)
+    assert r.status_code == 429 and 20 <= int(r.headers["Retry-After"]) <= 22
+    assert "texts/s" in error_of(r)["message"]
+    # An upload costs its comments.
+    client = make_client(api_keys=["b"], rate_limit=1, rate_burst=10)
+    thread = {"source": "s", "comments": [{"id": str(i), "text": "hello"} for i in range(15)]}
+    r = client.post("/v1/threads", content=json.dumps(thread).encode(), headers={"X-API-Key": "b"})
+    assert r.status_code == 200
+    assert client.post("/v1/score", json={"text": "hi"}, headers={"X-API-Key": "b"}).status_code == 429
+
+
+def test_wrong_keys_are_limited_per_address(make_client: MakeClient) -> None:
+    client = make_client(api_keys=["right"], auth_failures=3, auth_failure_window_s=60)
+    send = lambda key: client.post("/v1/score", json={"text": "hi"}, headers={"X-API-Key": key})  # noqa: E731
+    assert client.post("/v1/score", json={"text": "hi"}).status_code == 401  # no key: not a guess
+    assert [send(f"guess-{i}").status_code for i in range(3)] == [401, 401, 401]
+    r = send("guess-3")
+    assert r.status_code == 429 and 1 <= int(r.headers["Retry-After"]) <= 20
+    assert "too many wrong API keys" in error_of(r)["message"]
+    assert send("right").status_code == 429  # nothing more to learn from this address for now
+    assert client.get("/healthz").status_code == 200
+    assert make_client(api_keys=["right"], auth_failures=0).post(  # 0: off
+        "/v1/score", json={"text": "hi"}, headers={"X-API-Key": "x"}).status_code == 401
+
+
+def test_token_bucket_refills_at_its_rate_and_may_go_into_debt() -> None:
     from serve.limits import RateLimiter
 
     now = [0.0]
@@ -480,6 +513,9 @@ def test_token_bucket_refills_at_its_rate() -> None:
     now[0] = 0.5
     assert limiter.take("k") == 0.0 and limiter.take("k") > 0
     assert RateLimiter(rate=0, burst=1).take("k") == 0.0  # off
+    now[0] = 10.0  # full again
+    assert limiter.take("k", cost=7) == 0.0  # more than the burst: admitted, 4 in debt
+    assert limiter.wait("k") == pytest.approx(2.5)
 
 
 def test_cors_is_off_by_default_and_configurable(make_client: MakeClient) -> None:
