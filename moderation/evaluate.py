@@ -174,7 +174,8 @@ def format_table(report: EvalReport, other: EvalReport | None = None) -> str:
 class DecisionRates:
     """What a moderator would see from one source at the model's review thresholds.
 
-    ``calm``: texts known not hostile and not propaganda; ``review`` is the share of them with
+    ``calm``: texts known not hostile, with no hostility label positive (not even incivility)
+    and not propaganda; ``review`` is the share of them with
     any label flagged, ``propaganda_flagged`` the share with a propaganda label flagged.
     ``hostile``: texts known hostile; ``caught`` the share with any label flagged.
     ``propaganda`` / ``propaganda_caught``: texts known to use a technique, and the share with a
@@ -210,13 +211,17 @@ def decision_rates(scorer: Scorer, examples: Sequence[Example],
     def share(mask: np.ndarray, hits: np.ndarray) -> float | None:
         return float(hits[mask].mean()) if mask.any() else None
 
+    # A comment annotated uncivil (or any other hostility label) without being hostile is not
+    # calm: flagging it is right.
+    members = scorer.info.groups.get(HOSTILITY, [])
+    uncivil = np.array([any(ex.labels.get(m, 0.0) >= 0.5 for m in members) for ex in examples], dtype=bool)
     rows = []
     sources = sorted({ex.source for ex in examples})
     for source in sources:
         mine = np.array([ex.source == source for ex in examples])
         hostility = np.array([ex.labels.get(HOSTILITY, np.nan) for ex in examples], dtype=float)
         propaganda = np.array([ex.labels.get(PROPAGANDA, np.nan) for ex in examples], dtype=float)
-        calm = mine & (hostility < 0.5) & ~(propaganda >= 0.5)
+        calm = mine & (hostility < 0.5) & ~(propaganda >= 0.5) & ~uncivil
         hostile = mine & (hostility >= 0.5)
         techniques = mine & (propaganda >= 0.5)
         plain = mine & (propaganda < 0.5)
@@ -239,7 +244,7 @@ def format_decisions(rows: Sequence[DecisionRates]) -> str:
         lines.append(f"{r.source:<26} {r.calm:>5} {pct(r.review):>6} {pct(r.propaganda_flagged):>6} "
                      f"{r.hostile:>7} {pct(r.caught):>6} {r.propaganda:>5} {pct(r.propaganda_caught):>6} "
                      f"{r.plain:>5} {pct(r.plain_flagged):>6}")
-    lines.append("calm: not hostile, no technique (review: any label flagged; prop: a propaganda "
+    lines.append("calm: no hostility label, no technique (review: any label flagged; prop: a propaganda "
                  "label flagged); hostile: caught by any label; tech: uses a technique, caught by "
                  "a propaganda label; none: uses no technique, flag: a propaganda label flagged")
     return "\n".join(lines)

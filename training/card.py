@@ -17,6 +17,11 @@ from moderation.modeldir import ModelInfo, read_model_info
 
 EVALUATION_FILE = "evaluation.json"
 PEERS_FILE = "peers.json"
+DECISIONS_FILE = "decisions.json"  # written by training.thresholds
+FUNCTIONAL_FILE = "functional.json"  # written by bench/functional.py
+# The previous version's figures on the same validation and suite, for before/after columns:
+# {"version", "metrics": metrics.json's form, "decisions": decisions.json's, "functional": ...}
+PREVIOUS_FILE = "previous.json"
 
 
 def _f(value: float | None) -> str:
@@ -27,21 +32,54 @@ def _read(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-def _metrics_table(labels: dict[str, dict[str, Any]], info: ModelInfo, only_known: bool) -> list[str]:
-    rows = ["| label | threshold | examples | positives | ROC-AUC | AP | F1 | ECE | span F1 |",
-            "|---|---|---|---|---|---|---|---|---|"]
+def _metrics_table(labels: dict[str, dict[str, Any]], info: ModelInfo, only_known: bool,
+                   before: dict[str, dict[str, Any]] | None = None, version: str = "") -> list[str]:
+    was = f" ({version})" if version else ""
+    extra = f" ROC-AUC{was} | AP{was} |" if before else ""
+    rows = [f"| label | threshold | examples | positives | ROC-AUC | AP | F1 | ECE | span F1 |{extra}",
+            "|---|---|---|---|---|---|---|---|---|" + ("---|---|" if before else "")]
     for label in info.labels:
         m = labels.get(label.name)
         if m is None and only_known:
             continue
         m = m or {}
-        rows.append(
+        row = (
             f"| {label.name}{' (spans)' if label.spans else ''} | {label.threshold:.3f} | "
             f"{m.get('known', 0)} | {m.get('support', 0)} | {_f(m.get('roc_auc'))} | "
             f"{_f(m.get('average_precision'))} | {_f(m.get('f1'))} | {_f(m.get('ece'))} | "
             f"{_f(m.get('span_f1'))} |"
         )
+        if before is not None:
+            b = before.get(label.name) or {}
+            row += f" {_f(b.get('roc_auc'))} | {_f(b.get('average_precision'))} |"
+        rows.append(row)
     return rows
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _decisions_table(rows: list[dict[str, Any]], before: list[dict[str, Any]] | None,
+                     version: str) -> list[str]:
+    old = {r["source"]: r for r in before or []}
+    was = f" ({version})" if before else ""
+    header = ("| source | calm | sent to review | propaganda flag | hostile | caught | uses a "
+              "technique | caught | uses none | propaganda flag |")
+    lines = [header, "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        o = old.get(r["source"], {})
+
+        def cell(key: str) -> str:
+            now = _pct(r.get(key))
+            return f"{now} ({_pct(o.get(key))})" if before and o.get(key) is not None else now
+
+        lines.append(f"| {r['source']} | {r['calm']} | {cell('review')} | {cell('propaganda_flagged')} | "
+                     f"{r['hostile']} | {cell('caught')} | {r['propaganda']} | "
+                     f"{cell('propaganda_caught')} | {r['plain']} | {cell('plain_flagged')} |")
+    if was:
+        lines += ["", f"In brackets: {version.strip()} at its own thresholds, on the same texts."]
+    return lines
 
 
 def render_model_card(model_dir: Path) -> str:
@@ -77,8 +115,13 @@ def render_model_card(model_dir: Path) -> str:
         f"- Training: {config.get('epochs')} epoch(s), batch {config.get('batch_size')}, "
         f"{config.get('max_length')} tokens per example, learning rate "
         f"{config.get('learning_rate')} (heads {config.get('head_learning_rate')}), seed "
-        f"{config.get('seed')}. Thresholds maximise F1 on validation; scores are Platt-calibrated "
-        "there.",
+        f"{config.get('seed')}. Scores are Platt-calibrated on validation.",
+        "- Review thresholds: each label's threshold maximises F1 on a *comment stream* in which "
+        "the label has the share given in the table below (validation re-weighted from its own "
+        "mix to that share), not on the pooled validation sets, which were collected to be rich "
+        "in hostility and would put the threshold where a real stream drowns in flags. The shares "
+        "are deployment assumptions (`moderation/labels.py`); `moderation calibrate`-style site "
+        "thresholds can be set with a policy file.",
         "",
         "## Training data",
     ]
@@ -99,8 +142,69 @@ def render_model_card(model_dir: Path) -> str:
     else:
         files = ", ".join(f"`{d}`" for d in config.get("data", []))
         lines.append(f"Files: {files} (licences: see the data's own terms).")
+    lines += ["", "### Label logic (every dataset)", "",
+              "| when the data says | then also |", "|---|---|",
+              "| any label of a group positive | the group's headline (hostility, propaganda) positive |"]
+    from moderation.labels import LABELS
+
+    implied = [label.name for label in LABELS if label.negative_with_headline]
+    if implied:
+        lines.append(f"| hostility negative (a calm comment) | {', '.join(implied)} negative "
+                     "(incivility stays as annotated: no source's calm class judges civility) |")
+    if config.get("identity_swaps") or config.get("obfuscated"):
+        lines += ["", f"Augmented training copies (`training/augment.py`): "
+                  f"{config.get('identity_swaps', 0)} with the group a text names swapped for "
+                  f"another of the same kind, {config.get('obfuscated', 0)} hostile texts with "
+                  "the offending word obfuscated (spaced, digits for letters, a dropped, doubled, "
+                  "swapped or masked letter); labels kept."]
+    previous = _read(model_dir / PREVIOUS_FILE) or {}
+    version = previous.get("version", "")
+    shares = {label.name: label.stream_prevalence for label in LABELS}
     lines += ["", "## Validation metrics (all validation data)", ""]
-    lines += _metrics_table(metrics, info, only_known=False)
+    if previous.get("metrics"):
+        lines += [f"The last two columns: {version} on the same validation texts.", ""]
+    lines += _metrics_table(metrics, info, only_known=False, before=previous.get("metrics"),
+                            version=version)
+    lines += ["", "Stream shares behind the review thresholds: "
+              + ", ".join(f"{n} {shares[n]:.1%}" for n in info.label_names if n in shares) + "."]
+    decisions = _read(model_dir / DECISIONS_FILE)
+    if decisions:
+        lines += ["", "## Decisions at the review thresholds", "",
+                  "Per validation source, at the thresholds above (nothing rejected "
+                  f"automatically), on the {decisions.get('backend', 'torch')} backend. *calm*: "
+                  "no hostility label positive (not even incivility) and no technique; *sent to review*: any label "
+                  "flagged; *caught*: a hostile text with any label flagged, or a text using a "
+                  "technique with a propaganda label flagged.", ""]
+        lines += _decisions_table(decisions["rows"], (previous.get("decisions") or {}).get("rows"),
+                                  version)
+        if decisions.get("bias"):
+            lines += ["", "## Identity bias", "",
+                      "Borkan et al. (2019) on validation texts that name a group "
+                      "(`moderation/identity.py`): subgroup ROC-AUC, BPSN (calm texts naming the "
+                      "group against hostile ones that do not: low when naming the group raises "
+                      "the score) and BNSP. Subgroups with fewer than 10 positives or negatives "
+                      "are left out.", "",
+                      "| label | subgroup | texts | positives | subgroup ROC-AUC | BPSN | BNSP |",
+                      "|---|---|---|---|---|---|---|"]
+            for b in decisions["bias"]:
+                lines.append(f"| {b['label']} | {b['subgroup']} | {b['texts']} | {b['positives']} | "
+                             f"{_f(b['subgroup_auc'])} | {_f(b['bpsn'])} | {_f(b['bnsp'])} |")
+    functional = _read(model_dir / FUNCTIONAL_FILE)
+    if functional:
+        old = {c["name"]: c for c in (previous.get("functional") or {}).get("categories", [])}
+        lines += ["", "## Functional suite", "",
+                  f"`bench/functional.py`: cases written for the suite alone, decided at the "
+                  f"review thresholds on the {functional.get('backend')} backend. *allow*: "
+                  "correct when nothing is flagged; a group: when one of its labels is flagged; "
+                  "a label: when it is flagged.", "",
+                  "| category | correct when | cases | correct |" + (f" {version} |" if old else ""),
+                  "|---|---|---|---|" + ("---|" if old else "")]
+        for c in functional["categories"]:
+            row = f"| {c['name']} | {c['expect']} | {c['cases']} | {c['correct'] / c['cases']:.0%} |"
+            if old:
+                o = old.get(c["name"])
+                row += f" {o['correct'] / o['cases']:.0%} |" if o else " – |"
+            lines.append(row)
     if by_source:
         lines += ["", "## Validation metrics per dataset", ""]
         if evaluation.get("backend"):
