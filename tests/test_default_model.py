@@ -138,6 +138,8 @@ def test_seed_comments_are_flagged_with_what_a_reader_sees(shared_dir: Path, mod
         assert "hostility" in flags and "propaganda" in flags, result.scores
     assert {"reductio_ad_hitlerum", "name_calling"} <= set(top(first)), top(first)
     assert {"name_calling", "whataboutism"} <= set(top(second)), top(second)
+    # The first likens a person to Goebbels: a reader sees reductio ad hitlerum, and so must the flags.
+    assert "reductio_ad_hitlerum" in first.flags(scorer.thresholds), first.scores
 
 
 @pytest.mark.slow
@@ -153,6 +155,49 @@ def test_calm_reader_comments_are_rarely_flagged_as_propaganda(shared_dir: Path,
     assert len(calm) > 200
     flagged = sum("propaganda" in r.flags(scorer.thresholds) for r in scorer.score_batch(calm))
     assert flagged / len(calm) <= CALM_PROPAGANDA_SHARE, (flagged, len(calm))
+
+
+# What a moderator of a news site reads: of Unhealthy Conversations' calm comments (no
+# hostility label, no technique) at most this share goes to review, while at least the other
+# share of its hostile comments does.
+CALM_REVIEW_SHARE = 0.10
+HOSTILE_CAUGHT_SHARE = 0.65
+
+
+@pytest.mark.slow
+def test_calm_reader_comments_rarely_go_to_review_and_hostile_ones_do(shared_dir: Path) -> None:
+    from moderation.evaluate import decision_rates
+    from moderation.labelled import infer_labels
+    from moderation.scorer import Scorer
+    from training.recipes import validation_split
+
+    scorer = Scorer()
+    examples = validation_split(MODEL, "unhealthy-conversations", str(shared_dir / "data"),
+                                lambda line: None)
+    (rates,) = decision_rates(scorer, [infer_labels(ex, scorer.info.groups) for ex in examples])
+    assert rates.calm > 300 and rates.hostile >= 10
+    assert rates.review <= CALM_REVIEW_SHARE, rates
+    assert rates.caught >= HOSTILE_CAUGHT_SHARE, rates
+
+
+# Functional suite (bench/functional.py): most a category of calm cases may be flagged, least a
+# category of hostile cases must be caught.
+FUNCTIONAL_FLAGGED_AT_MOST = {"identity neutral": 0.05, "identity positive": 0.05,
+                              "counter-speech": 0.30, "quotation to condemn": 0.30}
+FUNCTIONAL_CAUGHT_AT_LEAST = {"obfuscated: spaced letters": 0.85, "obfuscated: digits and symbols": 0.85,
+                              "obfuscated: misspelled letters": 0.85, "obfuscated hate": 0.85}
+
+
+@pytest.mark.slow
+def test_functional_suite_targets() -> None:
+    from bench.functional import run
+    from moderation.scorer import Scorer
+
+    results = {r.name: r for r in run(Scorer())}
+    for name, most in FUNCTIONAL_FLAGGED_AT_MOST.items():
+        assert 1 - results[name].accuracy <= most, (name, results[name].failures)
+    for name, least in FUNCTIONAL_CAUGHT_AT_LEAST.items():
+        assert results[name].accuracy >= least, (name, results[name].failures)
 
 
 # Quality targets on the validation split of each dataset (ROC-AUC).
