@@ -87,8 +87,9 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     for router in (score.router, threads.router, perspective.router, info.router, health.router):
         app.include_router(router)
     # Added innermost first: requests pass the catch-all, metrics, CORS, then the body limit.
-    app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes,
-                       per_path={threads.PATH: settings.max_upload_bytes})
+    app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes, per_path={
+        threads.PATH: settings.max_upload_bytes, score.PATH: settings.max_score_body_bytes,
+        perspective.PATH: settings.max_score_body_bytes})
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

@@ -43,7 +43,7 @@ class Context(_Request):
 
 
 class ScoreRequest(_Request):
-    text: Str = Field(description="the comment (at most the service's text limit, 20 KB by default)")
+    text: Str = Field(description="the comment (at most the service's text limit, 20,000 characters by default)")
     context: Context | None = None
     labels: list[Str] | None = Field(
         None, max_length=256, description="labels to return (default: all of the model's); "

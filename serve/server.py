@@ -17,7 +17,7 @@ from moderation.backends import require_onnx
 from moderation.export import cache_path, cached_graph
 from moderation.modeldir import ModelInfo, read_model_info, resolve_base
 from serve.service import load_policies
-from serve.settings import ENV_PREFIX, load_settings, unknown_environment
+from serve.settings import ENV_PREFIX, RENAMED, load_settings, unknown_environment
 
 FACTORY = "serve.app:app_from_env"
 
@@ -53,7 +53,8 @@ def run(*, host: str | None = None, port: int | None = None, model: str | None =
                  "backend": backend, "precision": precision, "threads": threads}
     settings = load_settings(**overrides)
     for name in unknown_environment():
-        print(f"moderation: warning: {name} is not a service setting; ignored", file=sys.stderr)
+        now = f" (now {RENAMED[name]})" if name in RENAMED else ""
+        print(f"moderation: warning: {name} is not a service setting{now}; ignored", file=sys.stderr)
     # Fail here, with one line, rather than in every worker with a traceback.
     info = read_model_info(settings.model_dir)
     resolve_base(info.base_name)

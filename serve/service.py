@@ -14,10 +14,10 @@ from moderation.modeldir import ModelInfo
 from moderation.policy import Policy, load_policy, model_policy
 from moderation.scorer import Scores
 from serve.batcher import Batcher, BatcherClosed, QueueFull, ScoringFailed, TooManyTexts
-from serve.errors import ApiError
+from serve.errors import SURROGATE, ApiError
 from serve.metrics import Metrics
 from serve.schemas import ModelRef
-from serve.settings import Settings
+from serve.settings import ENV_PREFIX, Settings
 
 PROBE_TEXT = "A short comment that checks the model answers."
 
@@ -55,6 +55,8 @@ class Service:
             on_batch=metrics.observe_batch,
         )
         metrics.queue.set_function(lambda: self.batcher.queued)
+        # Uploads read and parsed at once (see Settings.max_uploads).
+        self.uploads = asyncio.Semaphore(settings.max_uploads)
 
     async def start(self) -> float:
         """Start batching and check the model answers; the probe's time in milliseconds."""
@@ -99,22 +101,22 @@ class Service:
             raise ApiError(422, f"{field}: unknown community {community!r}; communities: {known}")
         return self.communities[community]
 
-    def text_problem(self, text: str) -> str | None:
-        """Why ``text`` cannot be scored, or None."""
+    def text_problem(self, text: str) -> tuple[int, str] | None:
+        """Why ``text`` cannot be scored, as an HTTP status and a message, or None."""
+        if SURROGATE.search(text):
+            return 422, "the text holds an unpaired UTF-16 surrogate (e.g. \\ud800); send valid Unicode"
+        if len(text) > self.settings.max_text_chars:
+            return 413, (f"the text is {len(text)} characters; the limit is {self.settings.max_text_chars} "
+                         f"({ENV_PREFIX}MAX_TEXT_CHARS)")
         if not text.strip():
-            return "the text is empty"
-        try:
-            size = len(text.encode("utf-8"))
-        except UnicodeEncodeError:
-            return "the text holds an unpaired UTF-16 surrogate (e.g. \\ud800); send valid Unicode"
-        if size > self.settings.max_text_bytes:
-            return f"the text is {size} bytes of UTF-8; the limit is {self.settings.max_text_bytes}"
+            return 422, "the text is empty"
         return None
 
-    def check_text(self, text: str, field: str = "text", code: int = 422) -> None:
+    def check_text(self, text: str, field: str = "text", code: int | None = None) -> None:
+        """Raise the text's problem, if any; ``code`` replaces its status (Perspective's 400)."""
         problem = self.text_problem(text)
         if problem is not None:
-            raise ApiError(code, f"{field}: {problem}")
+            raise ApiError(code or problem[0], f"{field}: {problem[1]}")
 
     # Scoring --------------------------------------------------------------------------------
 

@@ -64,11 +64,20 @@ class Settings(BaseSettings):
     probe_timeout_s: float = Field(10.0, gt=0, description="how long /readyz waits for its probe")
 
     # Input limits.
-    max_text_bytes: int = Field(20480, ge=1, description="longest text accepted, in UTF-8 bytes")
-    # A full batch (256 texts at the text limit) must fit in a body.
-    max_body_bytes: int = Field(6 * 1024 * 1024, ge=1024, description="largest JSON request body")
+    # Characters, as the model's cost goes (some 20,000 a second on 2 cores): a text at the
+    # limit holds the model for about a second. Longer texts are refused (413), never cut: the
+    # part left out could be the part that matters.
+    max_text_chars: int = Field(20000, ge=1, description="longest text scored, in characters")
+    # One comment and its context, even from a client that escapes every character (\uXXXX).
+    max_score_body_bytes: int = Field(512 * 1024, ge=1024, description="largest body of /v1/score "
+                                      "and the Perspective route")
+    # A full batch (256 texts of a few thousand characters) must fit in a body.
+    max_body_bytes: int = Field(6 * 1024 * 1024, ge=1024, description="largest body of the other JSON routes")
     max_upload_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="largest /v1/threads upload")
     max_thread_comments: int = Field(10000, ge=1, description="most comments one upload may hold")
+    # Reading and parsing an upload peaks at about three times its size (31 MB of JSON: 95 MB);
+    # uploads past this many wait their turn unread, so memory stays bounded however many come.
+    max_uploads: int = Field(2, ge=1, description="uploads read and parsed at once")
 
     # Access.
     api_keys: Annotated[list[str], NoDecode] = Field(
@@ -139,6 +148,10 @@ class Settings(BaseSettings):
     @property
     def model_dir(self) -> Path:
         return self.model if self.model is not None else default_model_dir()
+
+
+# Settings that were renamed, with their new names.
+RENAMED = {f"{ENV_PREFIX}MAX_TEXT_BYTES": f"{ENV_PREFIX}MAX_TEXT_CHARS"}
 
 
 def unknown_environment() -> list[str]:

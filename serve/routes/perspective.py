@@ -9,6 +9,7 @@ from serve.batcher import ScoringFailed
 from serve.deps import ServiceDep, check_access_perspective
 from serve.errors import ApiError, responses
 
+PATH = "/v1alpha1/comments:analyze"
 router = APIRouter(prefix="/v1alpha1", tags=["perspective"], dependencies=[Depends(check_access_perspective)],
                    responses=responses(400, 401, 413, 429, 503))
 

@@ -15,6 +15,7 @@ router = APIRouter(prefix="/v1", tags=["scoring"], dependencies=[Depends(check_a
                    responses=responses(401, 413, 422, 429, 503))
 
 FAILED = "the model could not score this text"
+PATH = "/v1/score"
 
 
 @router.post("/score", response_model=ScoreResponse, responses=responses(500))
@@ -33,14 +34,14 @@ async def score(body: ScoreRequest, service: ServiceDep) -> dict[str, Any]:
 @router.post("/score/batch", response_model=BatchResponse)
 async def score_batch(body: BatchRequest, service: ServiceDep, request: Request) -> dict[str, Any]:
     """Score up to 256 comments. Results come in input order; an item that cannot be scored
-    (empty or too long) gets an ``error`` record and the others are still scored."""
+    (empty: 422, too long: 413) gets an ``error`` record and the others are still scored."""
     labels = service.select_labels(body.labels)
     policy = service.policy_for(body.community)
     results: list[dict[str, Any]] = []
     good: list[int] = []
     for i, item in enumerate(body.items):
         problem = service.text_problem(item.text)
-        results.append({"id": item.id, "error": {"code": 422, "message": f"items.{i}.text: {problem}"}}
+        results.append({"id": item.id, "error": {"code": problem[0], "message": f"items.{i}.text: {problem[1]}"}}
                        if problem else {"id": item.id})
         if not problem:
             good.append(i)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from moderation.batch import Item, ThreadRef, make_record
 from moderation.errors import ModerationError
@@ -36,16 +37,19 @@ async def threads(
     filename: Annotated[str | None, Query(max_length=500, description="names the upload in "
                                           "the threads' source and in errors")] = None,
     community: Annotated[str | None, Query(max_length=200)] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Parse an export (WXR, Disqus, saved WordPress page, Reddit JSON, copied text, thread
     JSON/JSONL; the format is detected) and score every comment. Each comment comes back as the
-    record ``moderation score`` writes, or with an ``error`` in place of its scores (e.g. an
-    empty comment), so every comment of the upload is accounted for."""
+    record ``moderation score`` writes, or with an ``error`` in place of its scores (an empty
+    comment: 422; one over the text limit: 413, with its text cut to the limit), so every
+    comment of the upload is accounted for."""
     if format is not None and format not in format_names():
         raise ApiError(422, f"format: unknown format {format!r}; choose one of {', '.join(format_names())}")
     policy = service.policy_for(community)
-    body = await request.body()
-    parsed = await asyncio.to_thread(_parse, body, filename or "upload", format)
+    async with service.uploads:  # the memory peak: the others wait, their bytes unread
+        body = await _read(request)
+        parsed = await asyncio.to_thread(_parse, body, filename or "upload", format)
+        del body  # not needed while the comments are scored
     for n, thread in enumerate(parsed):
         where = _not_unicode(thread.to_dict(), f"threads.{n}")
         if where:
@@ -64,8 +68,13 @@ async def threads(
         if isinstance(result, Scores):
             records.append(make_record(item, result.scores, [s.to_dict() for s in result.spans], policy))
         else:
-            code, message = (422, problems[i]) if problems[i] else (500, FAILED)
-            records.append(_error_record(item, policy, code, str(message)))
+            code, message = problems[i] or (500, FAILED)
+            records.append(_error_record(item, policy, code, message))
+            if code == 413:
+                # Echoed whole, a 30 MB "comment" would cost its size again in the answer.
+                limit = service.settings.max_text_chars
+                records[-1]["text"] = item.comment.text[:limit]
+                records[-1]["error"]["message"] += f"; not scored, and cut to its first {limit} characters here"
     out, start = [], 0
     for thread in parsed:
         data = thread.to_dict()
@@ -73,8 +82,17 @@ async def threads(
         start += len(thread.comments)
         out.append(data)
     failed = sum(1 for r in records if "error" in r)
-    return {"threads": out, "comments": len(records), "scored": len(records) - failed,
-            "failed": failed, "model": service.model}
+    answer = {"threads": out, "comments": len(records), "scored": len(records) - failed,
+              "failed": failed, "model": service.model.model_dump()}
+    # Rendered here: the response model's validation and serialisation would copy every string
+    # of the answer twice more (it documents the shape; the tests check the answers against it).
+    return Response(json.dumps(answer, ensure_ascii=False).encode("utf-8"), media_type="application/json")
+
+
+async def _read(request: Request) -> bytes:
+    # Not request.body(), which keeps the bytes on the request until the answer is sent.
+    chunks = [chunk async for chunk in request.stream()]
+    return b"".join(chunks)
 
 
 def _ref(thread: Thread, number: int) -> ThreadRef:

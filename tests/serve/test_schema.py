@@ -22,7 +22,8 @@ from tests.serve.fakes import FakeScorer
 def _app():  # type: ignore[no-untyped-def]
     # Small limits, so generated bodies also cross them. The fake model loads (in the lifespan)
     # on the first request, not here.
-    app = create_app(Settings(max_text_bytes=200, max_body_bytes=4096, max_upload_bytes=8192))
+    app = create_app(Settings(max_text_chars=200, max_score_body_bytes=2048, max_body_bytes=4096,
+                                max_upload_bytes=8192))
     app.dependency_overrides[load_scorer] = lambda _settings: FakeScorer()
     return app
 

@@ -25,7 +25,7 @@ def test_settings_come_from_moderation_environment_variables(monkeypatch: pytest
     assert settings.keys == {"k1", "k2"}
     assert settings.cors_origins == ["https://a.example", "https://b.example"]
     assert settings.model_dir == tmp_path
-    assert settings.max_text_bytes == 20480 and settings.rate_limit == 0 and settings.host == "127.0.0.1"
+    assert settings.max_text_chars == 20000 and settings.rate_limit == 0 and settings.host == "127.0.0.1"
 
 
 @pytest.mark.parametrize(("env", "words"), [
@@ -67,9 +67,11 @@ def _moderation(*args: str, env: dict[str, str] | None = None) -> subprocess.Com
 
 
 def test_serve_refuses_a_missing_model_in_one_line(tmp_path: Path) -> None:
-    done = _moderation("serve", "--model", str(tmp_path / "nowhere"), "--port", "0")
+    done = _moderation("serve", "--model", str(tmp_path / "nowhere"), "--port", "0",
+                       env={"MODERATION_MAX_TEXT_BYTES": "100"})
     assert done.returncode == 2
     assert "config.json is missing" in done.stderr and "Traceback" not in done.stderr
+    assert "MODERATION_MAX_TEXT_BYTES is not a service setting (now MODERATION_MAX_TEXT_CHARS)" in done.stderr
 
 
 def test_serve_refuses_a_bad_policy_in_one_line(tmp_path: Path) -> None:
