@@ -225,4 +225,5 @@ class Health(BaseModel):
 class Ready(BaseModel):
     status: Literal["ready"]
     model: ModelRef
-    probe_ms: float
+    probe_ms: float = Field(description="the probe's time")
+    probe_age_s: float = Field(description="how long ago the probe ran (probes are shared for a few seconds)")

@@ -57,6 +57,9 @@ class Service:
         metrics.queue.set_function(lambda: self.batcher.queued)
         # Uploads read and parsed at once (see Settings.max_uploads).
         self.uploads = asyncio.Semaphore(settings.max_uploads)
+        # The last readiness probe: when it ended, and its time in ms or the error it raised.
+        self._last_probe: tuple[float, float | ApiError] | None = None
+        self._probing: asyncio.Future[float] | None = None
 
     async def start(self) -> float:
         """Start batching and check the model answers; the probe's time in milliseconds."""
@@ -65,6 +68,39 @@ class Service:
 
     async def close(self) -> None:
         await self.batcher.close()
+
+    async def ready(self) -> tuple[float, float]:
+        """The readiness probe's time in ms and its age in seconds; an ApiError if it failed.
+
+        Probes are shared: one that ended less than ``ready_cache_s`` ago answers for it, and
+        callers that come while one runs wait for that one. An open route that ran the model on
+        every call let 3,200 calls in 13 s slow keyed requests from 11 ms to 1.4 s.
+        """
+        now = time.monotonic()
+        if self._last_probe is None or now - self._last_probe[0] >= self.settings.ready_cache_s:
+            if self._probing is None:
+                self._probing = asyncio.ensure_future(self._probe_once())
+            try:
+                await asyncio.shield(self._probing)
+            except ApiError:
+                pass
+            now = time.monotonic()
+        assert self._last_probe is not None
+        ended, outcome = self._last_probe
+        if isinstance(outcome, ApiError):
+            raise ApiError(outcome.status_code, outcome.message, headers=dict(outcome.headers or {}))
+        return outcome, now - ended
+
+    async def _probe_once(self) -> float:
+        try:
+            ms = await self.probe()
+        except ApiError as exc:
+            self._last_probe = (time.monotonic(), exc)
+            raise
+        finally:
+            self._probing = None
+        self._last_probe = (time.monotonic(), ms)
+        return ms
 
     async def probe(self) -> float:
         start = time.perf_counter()

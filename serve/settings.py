@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     max_wait_ms: float = Field(2.0, ge=0, le=1000, description="how long a model call waits for company")
     max_queue: int = Field(16384, ge=1, description="texts waiting for the model before 503")
     probe_timeout_s: float = Field(10.0, gt=0, description="how long /readyz waits for its probe")
+    ready_cache_s: float = Field(5.0, ge=0, description="how long /readyz answers with its last probe")
 
     # Input limits.
     # Characters, as the model's cost goes (some 20,000 a second on 2 cores): a text at the

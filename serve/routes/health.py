@@ -23,9 +23,11 @@ async def healthz() -> dict[str, Any]:
 
 @router.get("/readyz", response_model=Ready, responses=responses(503))
 async def readyz(service: ServiceDep) -> dict[str, Any]:
-    """The model is loaded and has just scored a probe text through the batcher."""
-    probe_ms = await service.probe()
-    return {"status": "ready", "model": service.model, "probe_ms": round(probe_ms, 2)}
+    """The model is loaded and has scored a probe text through the batcher, at most
+    ``MODERATION_READY_CACHE_S`` seconds ago (``probe_age_s``)."""
+    probe_ms, age = await service.ready()
+    return {"status": "ready", "model": service.model, "probe_ms": round(probe_ms, 2),
+            "probe_age_s": round(age, 3)}
 
 
 @router.get("/metrics", response_class=Response,

@@ -427,7 +427,47 @@ def test_readiness_fails_when_the_model_stops_answering(client: TestClient, fake
     monkeypatch.setattr(fake, "score_batch", broken)
     r = client.get("/readyz")
     assert r.status_code == 503 and "probe" in error_of(r)["message"]
+    assert client.get("/readyz").status_code == 503  # the failure is shared as well
     assert client.get("/healthz").status_code == 200
+
+
+def test_readiness_probes_are_shared_for_a_few_seconds(make_client: MakeClient, fake: FakeScorer) -> None:
+    import time
+
+    client = make_client(ready_cache_s=0.5)
+    before = len(fake.calls)
+    answers = [client.get("/readyz").json() for _ in range(50)]
+    assert len(fake.calls) == before + 1  # one probe for fifty calls
+    assert all(a["status"] == "ready" for a in answers) and answers[-1]["probe_age_s"] < 0.5
+    time.sleep(0.6)
+    assert client.get("/readyz").json()["probe_age_s"] < 0.5
+    assert len(fake.calls) == before + 2
+    uncached = make_client(ready_cache_s=0)
+    before = len(fake.calls)
+    for _ in range(3):
+        uncached.get("/readyz")
+    assert len(fake.calls) == before + 3
+
+
+def test_concurrent_readiness_calls_wait_for_the_probe_in_progress(make_client: MakeClient, fake: FakeScorer,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import time
+
+    import httpx
+
+    client = make_client(ready_cache_s=0)
+    score_batch = fake.score_batch
+    monkeypatch.setattr(fake, "score_batch", lambda texts: (time.sleep(0.1), score_batch(texts))[1])
+    before = len(fake.calls)
+
+    async def twenty_at_once() -> list[int]:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            return [r.status_code for r in await asyncio.gather(*(http.get("/readyz") for _ in range(20)))]
+
+    assert client.portal.call(twenty_at_once) == [200] * 20
+    assert len(fake.calls) == before + 1
 
 
 def test_metrics_count_requests_by_route_and_status_and_record_batches(client: TestClient) -> None:
