@@ -5,8 +5,9 @@ probabilities in [0, 1]). A comment's **flags** are the labels whose score reach
 threshold; its **decision** is ``reject`` when any label reaches its reject threshold,
 ``review`` when any label is flagged, and ``allow`` otherwise.
 
-Without a policy file every label's review threshold is the model's own threshold (the one tuned
-for F1 on validation) and nothing is rejected automatically: a machine flags, a person decides.
+Without a policy file every label's review threshold is the model's own threshold (the one that
+maximises F1 on a comment stream with the label's stated share, see ``moderation.labels``) and
+nothing is rejected automatically: a machine flags, a person decides.
 
 A policy file is TOML. Top-level ``[labels]`` apply to everyone; ``[communities.NAME.labels]``
 override them, label by label and key by key, for one community (``--community NAME``)::

@@ -189,7 +189,7 @@ class LabelOut(BaseModel):
     group: str
     headline: bool = Field(description="the group's summary label (named like the group)")
     description: str
-    threshold: float = Field(description="the model's threshold (tuned for F1 on validation)")
+    threshold: float = Field(description="the model's review threshold (tuned for a comment stream on validation)")
     review: float = Field(description="score at or above which the label is flagged (policy)")
     reject: float | None = Field(description="score at or above which the comment is rejected (policy)")
     spans: bool = Field(description="whether the model points at the words for this label")
