@@ -11,6 +11,7 @@ import html
 import re
 from datetime import datetime
 from html.parser import HTMLParser
+from urllib.parse import urlsplit
 
 # Tags that end a paragraph: their text is separated from what follows by a blank line.
 _BLOCK_TAGS = frozenset(
@@ -24,6 +25,7 @@ _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
 _ENTITY = re.compile(r"&(#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});")
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(\s[^<>]*)?/?>")
+_HUGE_REF = re.compile(r"&#0*[1-9][0-9]{7,};?")
 
 
 def unescape(text: str) -> str:
@@ -31,8 +33,19 @@ def unescape(text: str) -> str:
     for _ in range(3):  # real exports encode at most twice; a third pass is a safety margin
         if not _ENTITY.search(text):
             break
-        text = html.unescape(text)
+        text = unescape_once(text)
     return text
+
+
+def unescape_once(text: str) -> str:
+    """``html.unescape``, safe for decimal references of more than 4,300 digits (``int()``
+    refuses them with ValueError). Any reference past U+10FFFF is U+FFFD, as it is there."""
+    return html.unescape(out_of_range_refs(text))
+
+
+def out_of_range_refs(text: str) -> str:
+    """Decimal character references of eight digits or more (all past U+10FFFF) as U+FFFD."""
+    return _HUGE_REF.sub("\ufffd", text) if "&#" in text else text
 
 
 def normalise(text: str) -> str:
@@ -77,6 +90,14 @@ class _TextExtractor(HTMLParser):
         if not self._skip:
             self.parts.append(data)
 
+    def parse_html_declaration(self, i: int) -> int:
+        # The standard library reads "<![" as an SGML marked section and raises AssertionError
+        # on any keyword it does not know ("<![foo"). Browsers read "<![...>" outside SVG and
+        # MathML as a bogus comment, and so does this.
+        if self.rawdata.startswith("<![", i):
+            return self.parse_bogus_comment(i)
+        return super().parse_html_declaration(i)
+
 
 def looks_like_html(text: str) -> bool:
     return bool(_TAG.search(text))
@@ -90,8 +111,9 @@ def html_to_text(fragment: str) -> str:
     """
     if not fragment:
         return ""
-    if not looks_like_html(fragment) and looks_like_html(html.unescape(fragment)):
-        fragment = html.unescape(fragment)
+    fragment = out_of_range_refs(fragment)  # the parser unescapes with html.unescape too
+    if not looks_like_html(fragment) and looks_like_html(unescape_once(fragment)):
+        fragment = unescape_once(fragment)
     if looks_like_html(fragment):
         parser = _TextExtractor()
         parser.feed(fragment)
@@ -107,12 +129,14 @@ def html_to_text(fragment: str) -> str:
 
 
 def decode_bytes(data: bytes) -> tuple[str, list[str]]:
-    """Decode input bytes as UTF-8 (BOM removed). Invalid bytes become U+FFFD with a warning."""
+    """Decode input bytes as UTF-8 (BOM removed), or as UTF-16/32 when a BOM says so. Invalid
+    bytes become U+FFFD with a warning."""
     warnings: list[str] = []
+    wide = wide_encoding(data[:4096])
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), warnings
+    elif wide is not None and wide[1]:
+        return decode_wide(data[wide[1]:], wide[0])
     try:
         return data.decode("utf-8"), warnings
     except UnicodeDecodeError as exc:
@@ -122,6 +146,51 @@ def decode_bytes(data: bytes) -> tuple[str, list[str]]:
             f"invalid UTF-8 at byte {exc.start}: {bad} character(s) replaced with U+FFFD"
         )
         return text, warnings
+
+
+def wide_encoding(head: bytes) -> tuple[str, int] | None:
+    """``(codec, BOM length)`` when the bytes are UTF-16 or UTF-32, else None.
+
+    A byte-order mark says so; without one, the NUL bytes that ASCII characters (markup, JSON
+    punctuation, English text) leave in the same place of every code unit do. Text that is
+    mostly outside ASCII without a BOM is not recognised (it is read as UTF-8, with warnings).
+    """
+    for bom, codec in ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+                       (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom):
+            return codec, len(bom)
+    sample = head[:4096]
+    for width, zeros, codec in ((4, (1, 2, 3), "utf-32-le"), (4, (0, 1, 2), "utf-32-be"),
+                                (2, (1,), "utf-16-le"), (2, (0,), "utf-16-be")):
+        units = len(sample) // width
+        if units < 4:
+            continue
+        column = [sample[k:units * width:width].count(0) for k in range(width)]
+        if all(column[k] >= 0.7 * units for k in zeros) and \
+                sum(column[k] for k in range(width) if k not in zeros) <= 0.05 * units:
+            return codec, 0
+    return None
+
+
+def decode_wide(data: bytes, codec: str) -> tuple[str, list[str]]:
+    """UTF-16/32 text; a lone surrogate, an invalid code point or a cut-off code unit becomes
+    U+FFFD with a warning, so the text can be written and tokenized."""
+    text = data.decode(codec, errors="replace")
+    bad = text.count("\ufffd") - data.decode(codec, errors="ignore").count("\ufffd")
+    warnings = []
+    if bad:
+        warnings.append(f"invalid {codec.upper()} (lone surrogates or cut-off code units): "
+                        f"{bad} character(s) replaced with U+FFFD")
+    return text, warnings
+
+
+def url_host(url: str) -> str | None:
+    """The host of a URL; None when there is none or the URL is broken (``http://[bad``,
+    which urllib refuses with ValueError)."""
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
 
 
 _MONTHS = {

@@ -68,6 +68,10 @@ _FURNITURE = re.compile(
     re.IGNORECASE,
 )
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]+)""", re.IGNORECASE)
+_LI_TAG = re.compile(r"<li\b[^>]*>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"""\b(class|id)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""",
+                        re.IGNORECASE)
+_MAX_DEPTH = 2048  # libxml2's limit on nesting with huge_tree (XML_PARSE_HUGE)
 # Browsers read these labels as windows-1252 (WHATWG Encoding); so must we, for curly quotes.
 _AS_CP1252 = frozenset({"iso-8859-1", "iso8859-1", "latin1", "latin-1", "us-ascii", "ascii"})
 
@@ -79,8 +83,13 @@ def sniff(head: bytes) -> bool:
 
 def parse(stream: BinaryIO, source: str) -> Iterator[Thread]:
     text, warnings = _decode(stream.read())
-    root = _document(text, source)
+    root, cut_short = _document(text, source)
     items = [li for li in root.iter("li") if _is_item(li)]
+    if cut_short:
+        lost = max(0, _items_in_markup(text) - len(items))
+        warnings.append(f"the page nests elements more than {_MAX_DEPTH} levels deep, where the "
+                        f"HTML parser stops reading: {lost} comment(s) and pingback(s) there or "
+                        "after it left out")
     article = _article(root)
     comments, pingbacks, item_warnings = _read_items(items, article.url)
     warnings += item_warnings
@@ -133,13 +142,31 @@ def _decode(data: bytes) -> tuple[str, list[str]]:
     return text, [f"{bad} byte(s) invalid in {codec}; replaced with U+FFFD"] if bad else []
 
 
-def _document(text: str, source: str) -> HtmlElement:
+def _document(text: str, source: str) -> tuple[HtmlElement, bool]:
+    """The page's tree, and whether libxml2 stopped reading it for nesting too deep.
+
+    Without ``huge_tree`` libxml2 stops at 256 levels of elements, about 125 levels of replies
+    (each is an ``li`` in an ``ol``), and says nothing; with it, at 2,048 levels.
+    """
     # Bytes with an explicit encoding: lxml refuses str input that carries an XML declaration.
-    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True)
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, huge_tree=True)
     try:
-        return lxml.html.document_fromstring(text.encode("utf-8"), parser=parser)
+        root = lxml.html.document_fromstring(text.encode("utf-8"), parser=parser)
     except (lxml.etree.ParserError, ValueError) as exc:
         raise ParseError(source, f"not a readable HTML page ({exc})") from None
+    return root, any("Excessive depth" in entry.message for entry in parser.error_log)
+
+
+def _items_in_markup(text: str) -> int:
+    """How many comment and pingback ``li`` tags the markup holds, by the same rule as
+    :func:`_is_item` (to count those a parse that stopped early did not reach)."""
+    count = 0
+    for tag in _LI_TAG.finditer(text):
+        attributes = {m[1].lower(): m[2] or m[3] or m[4] or "" for m in _ATTRIBUTE.finditer(tag[0])}
+        classes = set(attributes.get("class", "").split())
+        count += bool(classes & ({"comment"} | _PING_CLASSES)
+                      or _ITEM_ID.match(attributes.get("id", "")))
+    return count
 
 
 # --- small lookups ------------------------------------------------------------------------
@@ -208,6 +235,7 @@ def _read_items(items: list[HtmlElement], page_url: str | None
     pingbacks: list[Pingback] = []
     ids: dict[HtmlElement, str] = {}
     unread_dates = unnumbered = 0
+    parents = _separate(items)
     for position, item in enumerate(items, start=1):
         if _classes(item) & _PING_CLASSES:
             pingbacks.append(_pingback(item))
@@ -217,7 +245,9 @@ def _read_items(items: list[HtmlElement], page_url: str | None
             unnumbered += 1
             item_id = f"position-{position}"
         ids[item] = item_id
-        comment, date_unread = _comment(item, item_id, ids, page_url)
+        parent = parents[item]
+        comment, date_unread = _comment(item, item_id, ids.get(parent) if parent is not None
+                                        else None, page_url)
         unread_dates += date_unread
         comments.append(comment)
     warnings = []
@@ -230,9 +260,23 @@ def _read_items(items: list[HtmlElement], page_url: str | None
     return comments, pingbacks, warnings
 
 
-def _comment(item: HtmlElement, item_id: str, ids: dict[HtmlElement, str],
+def _separate(items: list[HtmlElement]) -> dict[HtmlElement, HtmlElement | None]:
+    """The item each item replies to; then each reply is taken out of its parent's markup.
+
+    After this, everything inside an item is its own, so reading it never walks its replies:
+    in a chain of replies a thousand deep, that walk made reading take minutes instead of
+    a fraction of a second. The article has been read by then.
+    """
+    parents = {item: _owner(item) for item in items}
+    for item in items:
+        holder = item.getparent()
+        if parents[item] is not None and holder is not None:
+            holder.remove(item)
+    return parents
+
+
+def _comment(item: HtmlElement, item_id: str, parent_id: str | None,
              page_url: str | None) -> tuple[Comment, bool]:
-    parent = _owner(item)
     author_el = next(iter(_own(item, f".//*[{_cls('fn')}] | .//cite")), None)
     link = author_el.xpath(".//a[@href]/@href") if author_el is not None else []
     posted_at, date_unread = _comment_time(item)
@@ -244,7 +288,7 @@ def _comment(item: HtmlElement, item_id: str, ids: dict[HtmlElement, str],
         text=_comment_text(item),
         author=(_text(author_el) or None) if author_el is not None else None,
         posted_at=posted_at,
-        parent_id=ids.get(parent) if parent is not None else None,
+        parent_id=parent_id,
         status="pending" if pending else "approved",
         url=_permalink(item, item_id, page_url),
         author_url=str(link[0]) if link else None,
@@ -259,8 +303,11 @@ def _permalink(item: HtmlElement, item_id: str, page_url: str | None) -> str | N
         href = el.get("href", "")
         if "comment-reply-link" in _classes(el) or not href.endswith(f"#comment-{item_id}"):
             continue
-        url = urljoin(page_url, href) if page_url else href
-        return url if urlsplit(url).scheme in ("http", "https") else None
+        try:
+            url = urljoin(page_url, href) if page_url else href
+            return url if urlsplit(url).scheme in ("http", "https") else None
+        except ValueError:  # "http://[bad": urllib refuses a broken IPv6 host
+            return None
     return None
 
 
@@ -381,7 +428,14 @@ def _author_bio(root: HtmlElement) -> str | None:
 
 
 def _blocks(container: HtmlElement) -> Iterator[Block]:
-    for child in container:
+    # Depth first, in document order, with a stack of child iterators rather than recursion:
+    # markup can nest a thousand levels deep.
+    stack = [iter(container)]
+    while stack:
+        child = next(stack[-1], None)
+        if child is None:
+            stack.pop()
+            continue
         if not isinstance(child.tag, str) or child.tag in _SKIP_TAGS:
             continue
         if _FURNITURE.search(f"{child.get('class') or ''} {child.get('id') or ''}"):
@@ -397,4 +451,4 @@ def _blocks(container: HtmlElement) -> Iterator[Block]:
             if text:
                 yield Block(kind="paragraph", text=text)
         else:
-            yield from _blocks(child)
+            stack.append(iter(child))

@@ -20,13 +20,12 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import BinaryIO
-from urllib.parse import urlsplit
 
 from lxml import etree
 
 from moderation.errors import ParseError
 from moderation.parsers import Format
-from moderation.parsers.clean import html_to_text, looks_like_html, split_site
+from moderation.parsers.clean import html_to_text, looks_like_html, split_site, url_host
 from moderation.parsers.xmlsafe import (
     element_text,
     head_text,
@@ -299,7 +298,7 @@ def _pingback(author: str | None, url: str, posted_at: datetime | None,
     title, site = split_site(author) if author else (None, None)
     return Pingback(
         title=title,
-        site=site or urlsplit(url).hostname or None,
+        site=site or url_host(url) or None,
         url=url or None,
         posted_at=posted_at,
         excerpt=wordpress_text(content) or None,

@@ -262,9 +262,10 @@ class _SafeText:
             buffered = len(decoder.getstate()[0])
             try:
                 text = decoder.decode(data, final=final)
-            except UnicodeDecodeError as exc:
+            except UnicodeError as exc:
+                reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
                 raise ParseError(
-                    self.source, f"not readable as {self.encoding}: {exc.reason}"
+                    self.source, f"not readable as {self.encoding}: {reason}"
                 ) from None
             text_starts_at = consumed
             consumed += buffered + len(data) - len(decoder.getstate()[0])
@@ -294,7 +295,7 @@ class _SafeText:
         if start < 0:
             raise ParseError(self.source, "not XML: no markup in the first 64 KiB")
         junk = text[:start]
-        skipped = len(junk.encode(self.encoding, errors="surrogateescape"))
+        skipped = self._size(junk)
         if junk.strip():
             self.warnings.append(f"{skipped} byte(s) of junk before the XML skipped")
         self.line_offset = self.guard.line_offset = junk.count("\n")
@@ -302,11 +303,21 @@ class _SafeText:
         decl = _XML_DECL.match(text)
         if decl:
             rewritten = _DECL_ENCODING.sub("", decl.group(0))
-            skipped += len(decl.group(0).encode(self.encoding)) - len(
-                rewritten.encode(self.encoding)
-            )
+            if not rewritten.isascii():  # an invalid byte in it; libxml2 would refuse the file
+                self.warnings.append("invalid characters in the XML declaration; read as "
+                                     '<?xml version="1.0"?>')
+                rewritten = '<?xml version="1.0"?>'
+            skipped += self._size(decl.group(0)) - self._size(rewritten)
             text = rewritten + text[decl.end() :]
         return text, skipped
+
+    def _size(self, text: str) -> int:
+        """How many input bytes ``text`` came from (for offsets in warnings). An invalid byte
+        decoded to an escape (even inside the XML declaration) counts as the byte it was."""
+        try:
+            return len(text.encode(self.encoding, errors="surrogateescape"))
+        except UnicodeEncodeError:  # UTF-16/32 cannot hold escaped bytes: near enough
+            return len(text.encode(self.encoding, errors="replace"))
 
     def _repair_chars(self, text: str, starts_at: int) -> str:
         if not _BAD_CHARS.search(text):  # the usual case: one scan, no copy
@@ -314,8 +325,7 @@ class _SafeText:
         escaped = _ESCAPED_BYTES.search(text)
         if escaped:
             if self.first_bad is None:
-                prefix = text[: escaped.start()].encode(self.encoding, errors="surrogateescape")
-                self.first_bad = starts_at + len(prefix)
+                self.first_bad = starts_at + self._size(text[: escaped.start()])
             text, count = _ESCAPED_BYTES.subn("\ufffd", text)
             self.bad_bytes += count
         text, count = _FORBIDDEN_CHARS.subn("", text)
@@ -351,9 +361,12 @@ def _encoding(head: bytes) -> tuple[str, int]:
     if declared:
         name = declared.group(1).decode("ascii").lower()
         try:
-            return codecs.lookup(name).name, 0
+            codec = codecs.lookup(name).name
         except LookupError:
             return name, 0
+        # A declaration readable as ASCII bytes is not in UTF-16 or UTF-32 (those put NUL
+        # bytes between its letters): the file says so wrongly, and is read as UTF-8.
+        return ("utf-8" if codec.startswith(("utf-16", "utf-32")) else codec), 0
     return "utf-8", 0
 
 
@@ -490,3 +503,6 @@ class _PrologGuard:
         except ExpatParseError as exc:
             line = exc.position[0] + self.line_offset if exc.position else None
             raise ParseError(self.source, f"not well-formed XML: {exc.msg}", line=line) from None
+        except LookupError as exc:  # a declaration whose encoding expat does not know
+            raise ParseError(self.source, f"not well-formed XML: {exc}; convert the file to "
+                             "UTF-8") from None
