@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from moderation.errors import ParseError
-from moderation.parsers import Format
+from moderation.parsers import Format, jsontext
 from moderation.parsers.clean import decode_bytes
 from moderation.thread import Thread
 
@@ -84,10 +84,12 @@ def _line(
     if not text.strip():
         return
     try:
-        value = json.loads(text)
+        value, replaced = jsontext.loads(text)
     except json.JSONDecodeError as exc:
         bad.append((number, f"not valid JSON ({exc.msg} at column {exc.colno})"))
         return
+    if replaced:
+        warnings = [*warnings, jsontext.surrogate_warning(replaced)]
     yield from _threads(value, number, tuple(f"line {number}: {w}" for w in warnings), bad)
 
 
@@ -95,7 +97,6 @@ def _document(
     text: str, first_number: int, warnings: list[str], bad: list[tuple[int, str]]
 ) -> Iterator[Thread]:
     """Threads from whole JSON values (objects or lists), pretty-printed or not."""
-    decoder = json.JSONDecoder()
     position = 0
     while True:
         while position < len(text) and text[position].isspace():
@@ -104,12 +105,13 @@ def _document(
             return
         line = first_number + text.count("\n", 0, position)
         try:
-            value, position = decoder.raw_decode(text, position)
+            value, position, replaced = jsontext.raw_decode(text, position)
         except json.JSONDecodeError as exc:
             bad.append((first_number + exc.lineno - 1,
                         f"not valid JSON ({exc.msg} at column {exc.colno}); reading stopped"))
             return
-        yield from _threads(value, line, tuple(warnings), bad)
+        notes = [*warnings, jsontext.surrogate_warning(replaced)] if replaced else warnings
+        yield from _threads(value, line, tuple(notes), bad)
 
 
 def _threads(

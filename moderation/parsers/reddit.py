@@ -12,7 +12,6 @@ reply to the post itself (``t3_...``) has no parent.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Iterator
@@ -21,8 +20,14 @@ from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
 from moderation.errors import ParseError
-from moderation.parsers import Format
-from moderation.parsers.clean import decode_bytes, html_to_text, normalise, unescape
+from moderation.parsers import Format, jsontext
+from moderation.parsers.clean import (
+    decode_bytes,
+    html_to_text,
+    normalise,
+    unescape,
+    unescape_once,
+)
 from moderation.parsers.html import blocks_from_html
 from moderation.thread import Article, Block, Comment, Thread, json_kind
 
@@ -39,14 +44,16 @@ def sniff(head: bytes) -> bool:
 def parse(stream: BinaryIO, source: str) -> Iterator[Thread]:
     text, warnings = decode_bytes(stream.read())
     try:
-        data = json.loads(text)
+        # Reply chains nest five JSON levels a reply: read deep ones too.
+        data, replaced = jsontext.loads(text, max_depth=jsontext.DEEP)
     except json.JSONDecodeError as exc:
         raise ParseError(source, f"not valid JSON: {exc.msg} at column {exc.colno}",
                          line=exc.lineno) from None
+    if replaced:
+        warnings.append(jsontext.surrogate_warning(replaced))
     reader = _Reader(source)
     post, top_level = reader.listings(data)
-    for index, child in enumerate(top_level):
-        reader.read_child(child, f"[1].data.children[{index}]", parent_id=None)
+    reader.read_tree(top_level)
     article = reader.article(post)
     warnings += reader.warnings(post.get("num_comments"))
     yield Thread(source=source, format="reddit", article=article,
@@ -73,23 +80,26 @@ class _Reader:
     post_path: str = "[0].data.children[0]"
     deleted: int = 0
     post_removed: bool = False
+    bad_times: int = 0
 
     def fail(self, path: str, why: str) -> ParseError:
         return ParseError(self.source, f"{path}: {why}; is this a Reddit /comments/<id>.json "
                                        "response saved unchanged?")
 
-    def obj(self, value: Any, path: str) -> dict[str, Any]:
+    def obj(self, value: Any, path: _Path | str, step: str = "") -> dict[str, Any]:
         if not isinstance(value, dict):
-            raise self.fail(path, f"expected a JSON object, got {json_kind(value)}")
+            raise self.fail(f"{path}{step}", f"expected a JSON object, got {json_kind(value)}")
         return value
 
-    def children(self, listing: Any, path: str) -> list[Any]:
-        listing = self.obj(listing, path)
+    def children(self, listing: Any, path: _Path | str, step: str = "") -> list[Any]:
+        listing = self.obj(listing, path, step)
         if listing.get("kind") != "Listing":
-            raise self.fail(f"{path}.kind", f"expected \"Listing\", got {listing.get('kind')!r}")
-        children = self.obj(listing.get("data"), f"{path}.data").get("children")
+            raise self.fail(f"{path}{step}.kind",
+                            f"expected \"Listing\", got {_shown(listing.get('kind'))}")
+        children = self.obj(listing.get("data"), path, f"{step}.data").get("children")
         if not isinstance(children, list):
-            raise self.fail(f"{path}.data.children", f"expected a list, got {json_kind(children)}")
+            raise self.fail(f"{path}{step}.data.children",
+                            f"expected a list, got {json_kind(children)}")
         return children
 
     def listings(self, data: Any) -> tuple[dict[str, Any], list[Any]]:
@@ -105,10 +115,26 @@ class _Reader:
         top_level = self.children(data[1], "[1]") if len(data) == 2 else []
         return self.obj(posts[index].get("data"), f"{self.post_path}.data"), top_level
 
-    def read_child(self, child: Any, path: str, parent_id: str | None) -> None:
+    def read_tree(self, top_level: list[Any]) -> None:
+        """Every comment, each before its replies, in the export's order. Without recursion:
+        a reply chain can be thousands deep."""
+        pending = [(child, _Path(None, f"[1].data.children[{index}]"), None)
+                   for index, child in reversed(list(enumerate(top_level)))]
+        while pending:
+            child, path, parent_id = pending.pop()
+            found = self.read_child(child, path, parent_id)
+            if found is not None:
+                comment_id, replies = found
+                step = ".data.replies.data.children"
+                pending += [(reply, _Path(path, f"{step}[{index}]"), comment_id)
+                            for index, reply in reversed(list(enumerate(replies)))]
+
+    def read_child(self, child: Any, path: _Path | str,
+                   parent_id: str | None) -> tuple[str, list[Any]] | None:
+        """Take one item; a comment's id and its replies, or None for a ``more`` stub."""
         child = self.obj(child, path)
         kind = child.get("kind")
-        data = self.obj(child.get("data"), f"{path}.data")
+        data = self.obj(child.get("data"), path, ".data")
         if kind == "more":
             count = data.get("count")
             self.more_stubs += 1
@@ -116,25 +142,27 @@ class _Reader:
                 self.hidden += count
             else:  # "continue this thread": Reddit gives count 0 for an unknown number
                 self.open_ended += 1
-            return
+            return None
         if kind != "t1":
             raise self.fail(f"{path}.kind",
-                            f"expected a comment (\"t1\") or \"more\", got {kind!r}")
+                            f"expected a comment (\"t1\") or \"more\", got {_shown(kind)}")
         comment = self.comment(data, path, parent_id)
         self.comments.append(comment)
         replies = data.get("replies")
         if replies in ("", None):
-            return
-        for index, reply in enumerate(self.children(replies, f"{path}.data.replies")):
-            self.read_child(reply, f"{path}.data.replies.data.children[{index}]", comment.id)
+            return comment.id, []
+        return comment.id, self.children(replies, path, ".data.replies")
 
-    def comment(self, data: dict[str, Any], path: str, nesting_parent: str | None) -> Comment:
-        name = data.get("name") or (f"t1_{data['id']}" if data.get("id") else None)
+    def comment(self, data: dict[str, Any], path: _Path | str,
+                nesting_parent: str | None) -> Comment:
+        given_id = data.get("id")
+        name = data.get("name") or (f"t1_{given_id}" if isinstance(given_id, (str, int))
+                                    and given_id else None)
         if not isinstance(name, str):
             raise self.fail(f"{path}.data.name", "the comment has no name or id")
         parent = data.get("parent_id", nesting_parent)
         body = data.get("body")
-        removed = body in _DELETED_BODIES
+        removed = _removed(body)
         self.deleted += removed
         return Comment(
             id=name,
@@ -146,7 +174,7 @@ class _Reader:
             url=_permalink(data.get("permalink")),
         )
 
-    def time(self, data: dict[str, Any], path: str) -> datetime | None:
+    def time(self, data: dict[str, Any], path: _Path | str) -> datetime | None:
         created = data.get("created_utc")
         if created is None:
             return None
@@ -155,13 +183,18 @@ class _Reader:
         if not isinstance(created, (int, float)) or isinstance(created, bool):
             raise self.fail(f"{path}.data.created_utc", f"expected seconds since 1970, "
                                                         f"got {json_kind(created)}")
-        return datetime.fromtimestamp(created, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(created, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):  # NaN, infinite, or past the year 9999
+            self.bad_times += 1
+            return None
 
     def article(self, post: dict[str, Any]) -> Article:
-        self.post_removed = post.get("selftext") in _DELETED_BODIES
+        self.post_removed = _removed(post.get("selftext"))
         url = _permalink(post.get("permalink")) or post.get("url")
+        title = post.get("title")
         return Article(
-            title=normalise(unescape(str(post.get("title") or ""))) or None,
+            title=normalise(unescape(title if isinstance(title, str) else "")) or None,
             url=url if isinstance(url, str) else None,
             author=_author(post),
             published_at=self.time(post, self.post_path),
@@ -182,6 +215,9 @@ class _Reader:
                             f"comment(s) not in the export{unknown})")
         if self.post_removed:
             warnings.append("the post's text was deleted or removed on Reddit")
+        if self.bad_times:
+            warnings.append(f"{self.bad_times} created_utc time(s) out of range (not a number, "
+                            "or not in the years 1 to 9999) left empty")
         if self.deleted:
             warnings.append(f"{self.deleted} comment(s) deleted or removed on Reddit; kept with "
                             "status 'deleted' and no text")
@@ -190,6 +226,40 @@ class _Reader:
         if orphans:
             warnings.append(f"{orphans} comment(s) reply to comments not in the export")
         return warnings
+
+
+class _Path:
+    """Where a value is in the response, built up one step a reply and written out only for
+    an error message (a chain thousands deep would make every path thousands of steps)."""
+
+    __slots__ = ("parent", "step")
+
+    def __init__(self, parent: _Path | None, step: str) -> None:
+        self.parent = parent
+        self.step = step
+
+    def __str__(self) -> str:
+        steps = []
+        node: _Path | None = self
+        while node is not None:
+            steps.append(node.step)
+            node = node.parent
+        steps.reverse()
+        if len(steps) > 8:
+            steps = [*steps[:3], f"[...{len(steps) - 6} levels...]", *steps[-3:]]
+        return "".join(steps)
+
+
+def _shown(value: Any) -> str:
+    """A value in an error message: short scalars as they are, anything else by its kind."""
+    if isinstance(value, (str, int, float)) and len(repr(value)) <= 40 or value is None:
+        return repr(value)
+    return json_kind(value)
+
+
+def _removed(body: Any) -> bool:
+    """Whether a body is Reddit's placeholder for deleted or removed text."""
+    return isinstance(body, str) and body in _DELETED_BODIES
 
 
 def _permalink(value: Any) -> str | None:
@@ -208,17 +278,17 @@ def _author(data: dict[str, Any]) -> str | None:
 def _comment_text(data: dict[str, Any]) -> str:
     body_html = data.get("body_html")
     if isinstance(body_html, str) and body_html:
-        return html_to_text(html.unescape(body_html))
+        return html_to_text(unescape_once(body_html))
     body = data.get("body")
     return normalise(unescape(body)) if isinstance(body, str) else ""
 
 
 def _post_blocks(post: dict[str, Any]) -> tuple[Block, ...]:
-    if post.get("selftext") in _DELETED_BODIES:
+    if _removed(post.get("selftext")):
         return ()
     selftext_html = post.get("selftext_html")
     if isinstance(selftext_html, str) and selftext_html:
-        return blocks_from_html(html.unescape(selftext_html))
+        return blocks_from_html(unescape_once(selftext_html))
     selftext = post.get("selftext")
     if not isinstance(selftext, str):
         return ()
