@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from moderation.errors import ModerationError, ParseError
-from moderation.parsers import SNIFF_BYTES, expand_paths, parse_stream
+from moderation.parsers import SNIFF_BYTES, expand_paths, failure_reason, jsontext
+from moderation.parsers import parse_stream, utf8_stream
 from moderation.parsers.clean import decode_bytes
 from moderation.policy import Policy
 from moderation.thread import Comment, Pingback, Thread
@@ -111,7 +112,7 @@ def read_inputs(
     paths: Iterable[str], options: InputOptions = InputOptions(), skipped_paths: list[str] | None = None
 ) -> Iterator[Event]:
     """Events from every input in order. A failing input yields a :class:`Failure` (after the
-    events it produced before failing) and the next input is read."""
+    events it produced before failing), whatever it raised, and the next input is read."""
     for number, path in enumerate(expand_paths(paths, skipped_paths)):
         try:
             stream, source = _open(path)
@@ -120,17 +121,16 @@ def read_inputs(
             continue
         with stream:
             try:
-                flat = None if options.input_format else _flat_kind(path, stream, options.text_field)
+                text, _ = utf8_stream(stream)  # UTF-16/32 comment lists too
+                flat = None if options.input_format else _flat_kind(path, text, options.text_field)
                 if flat is not None:
-                    yield from _flat_events(stream, source, flat, options.text_field, f"{number}:")
+                    yield from _flat_events(text, source, flat, options.text_field, f"{number}:")
                 else:
-                    threads = parse_stream(stream, source, options.input_format)
+                    threads = parse_stream(text, source, options.input_format)
                     for ordinal, thread in enumerate(threads):
                         yield from thread_events(thread, f"{number}:{ordinal}", options.include_article)
-            except ParseError as exc:
-                yield Failure(path, exc.why if exc.line is None else f"line {exc.line}: {exc.why}")
-            except ModerationError as exc:
-                yield Failure(path, str(exc))
+            except Exception as exc:  # noqa: BLE001 - whatever one input raises stays with it
+                yield Failure(path, failure_reason(exc))
 
 
 def input_files(paths: Iterable[str], exclude: Iterable[str] = (),
@@ -189,14 +189,17 @@ def _flat_kind(path: str, stream: BinaryIO, text_field: str) -> str | None:
     text, _ = decode_bytes(head)
     first = next((line for line in text.split("\n") if line.strip()), "")
     try:
-        row = json.loads(first)
+        row, _ = jsontext.loads(first)
     except ValueError:
         row = None
     if isinstance(row, dict):
         return "jsonl" if text_field in row and not _THREAD_KEYS & row.keys() else None
     if path == "-":
         for delimiter in (",", "\t"):
-            header = next(csv.reader([first], delimiter=delimiter), [])
+            try:
+                header = next(csv.reader([first], delimiter=delimiter), [])
+            except csv.Error:  # a NUL byte, say: not a CSV header
+                continue
             if len(header) > 1 and text_field in header:
                 return delimiter
     return None
@@ -254,7 +257,8 @@ def _jsonl_rows(stream: BinaryIO) -> Iterator[tuple[int, dict[str, Any] | str]]:
         if not text.strip():
             continue
         try:
-            row = json.loads(text)
+            # Lone surrogate escapes become U+FFFD, so the text can be written and tokenized.
+            row, _ = jsontext.loads(text)
         except ValueError as exc:
             yield number, f"not valid JSON ({exc})"
             continue

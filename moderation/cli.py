@@ -19,7 +19,7 @@ def _error(message: str) -> None:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from moderation.parsers import expand_paths, parse_file
+    from moderation.parsers import expand_paths, failure_reason, parse_file
 
     failed = files = threads = 0
     skipped: list[str] = []
@@ -27,16 +27,26 @@ def cmd_parse(args: argparse.Namespace) -> int:
         for path in expand_paths(args.paths, skipped):
             files += 1
             written = 0
-            try:
-                for thread in parse_file(path, args.format):
-                    out.write(json.dumps(thread.to_dict(), ensure_ascii=False) + "\n")
-                    written += 1
-                    for warning in thread.warnings:
-                        print(f"{path}: warning: {warning}", file=sys.stderr)
-            except ModerationError as exc:
-                failed += 1
-                extra = f" (after {written} thread(s) written)" if written else ""
-                _error(f"{exc}{extra}")
+            parsed = parse_file(path, args.format)
+            while True:
+                # Whatever one input raises stays with it; writing is outside, so an output
+                # that fails (a closed pipe, a full disk) still stops the run.
+                try:
+                    thread = next(parsed, None)
+                    line = None if thread is None else _thread_line(thread)
+                except Exception as exc:  # noqa: BLE001 - the per-input boundary
+                    failed += 1
+                    extra = f" (after {written} thread(s) written)" if written else ""
+                    why = str(exc) if isinstance(exc, ModerationError) else \
+                        f"{path}: {failure_reason(exc)}"
+                    _error(f"{why}{extra}")
+                    break
+                if thread is None:
+                    break
+                out.write(line)
+                written += 1
+                for warning in thread.warnings:
+                    print(f"{path}: warning: {warning}", file=sys.stderr)
             threads += written
         untouched = failed == files and not threads and args.output != "-"
         if untouched:
@@ -51,6 +61,13 @@ def cmd_parse(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 1 if failed or not files else 0
+
+
+def _thread_line(thread: Any) -> str:
+    """A thread's JSONL line, checked to be UTF-8 here so a bad one fails with its input."""
+    line = json.dumps(thread.to_dict(), ensure_ascii=False) + "\n"
+    line.encode("utf-8")
+    return line
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -7,16 +7,18 @@ format from content unless told, and yield :class:`~moderation.thread.Thread` ob
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import io
 import os
 import sys
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from moderation.errors import ParseError
+from moderation.errors import ModerationError, ParseError
 from moderation.thread import Thread
 
 SNIFF_BYTES = 64 * 1024
@@ -78,17 +80,41 @@ def get_format(name: str) -> Format:
                          f"{', '.join(formats())}") from None
 
 
+def utf8_stream(stream: BinaryIO) -> tuple[BinaryIO, list[str]]:
+    """A seekable stream of the input as UTF-8, and the warnings decoding it gave.
+
+    Every parser reads UTF-8; input in UTF-16 or UTF-32 (with a BOM or without: see
+    :func:`~moderation.parsers.clean.wide_encoding`) is decoded whole here and handed on as
+    UTF-8 with a BOM, which each parser takes before any encoding a file declares. Other
+    input is handed on as it is.
+    """
+    from moderation.parsers.clean import decode_wide, wide_encoding
+
+    if not stream.seekable():
+        stream = io.BytesIO(stream.read())
+    head = stream.read(SNIFF_BYTES)
+    stream.seek(0)
+    wide = wide_encoding(head)
+    if wide is None:
+        return stream, []
+    codec, bom = wide
+    text, warnings = decode_wide(stream.read()[bom:], codec)
+    return io.BytesIO(b"\xef\xbb\xbf" + text.encode("utf-8")), warnings
+
+
 def parse_stream(stream: BinaryIO, source: str, format: str | None = None) -> Iterator[Thread]:
-    """Threads from a binary stream that supports ``peek`` or ``seek``."""
+    """Threads from a binary stream (read whole first when it cannot seek)."""
+    stream, warnings = utf8_stream(stream)
     if format is not None:
         fmt = get_format(format)
     else:
-        if not stream.seekable():
-            stream = io.BytesIO(stream.read())
         head = stream.read(SNIFF_BYTES)
         stream.seek(0)
         fmt = detect_format(head, source)
-    yield from fmt.parse(stream, source)
+    for number, thread in enumerate(fmt.parse(stream, source)):
+        if number == 0 and warnings:  # the file's decoding, reported with its first thread
+            thread = dataclasses.replace(thread, warnings=(*warnings, *thread.warnings))
+        yield thread
 
 
 def parse_bytes(data: bytes, source: str = "<bytes>", format: str | None = None) -> list[Thread]:
@@ -107,6 +133,35 @@ def parse_file(path: str | os.PathLike[str], format: str | None = None) -> Itera
         raise ParseError(source, f"cannot open: {exc.strerror or exc}") from None
     with stream:
         yield from parse_stream(stream, source, format)
+
+
+def failure_reason(exc: Exception) -> str:
+    """One line on why an input failed, for the boundary that reports it and reads the next.
+
+    Our own errors say what is wrong. Any other exception is a bug: named by its type and the
+    place it was raised (the innermost line of ours, and the library line below it), never by
+    its message, which may quote the comment being read.
+    """
+    if isinstance(exc, ParseError):
+        return exc.why if exc.line is None else f"line {exc.line}: {exc.why}"
+    if isinstance(exc, ModerationError):
+        return str(exc)
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if f"{os.sep}moderation{os.sep}" in f.filename]
+    place = ""
+    if ours:
+        place = f" at {_frame(ours[-1])}"
+        if frames and frames[-1] is not ours[-1]:
+            place += f" (in {_frame(frames[-1])})"
+    elif frames:
+        place = f" at {_frame(frames[-1])}"
+    return (f"could not be read: internal error {type(exc).__name__}{place}; "
+            "the other inputs are unaffected (please report this with the file)")
+
+
+def _frame(frame: traceback.FrameSummary) -> str:
+    parts = Path(frame.filename).parts
+    return f"{'/'.join(parts[-2:])}:{frame.lineno}"
 
 
 # Files in a directory that are documentation or media, never exports. Named explicitly on the
