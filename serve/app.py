@@ -89,7 +89,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     # Added innermost first: requests pass the catch-all, metrics, CORS, then the body limit.
     app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes, per_path={
         threads.PATH: settings.max_upload_bytes, score.PATH: settings.max_score_body_bytes,
-        perspective.PATH: settings.max_score_body_bytes})
+        perspective.PATH: settings.max_score_body_bytes}, timeout=settings.body_timeout_s)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

@@ -3,6 +3,7 @@ wrong API keys per client address."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable
@@ -18,14 +19,24 @@ class BodyTooLarge(ApiError):
         super().__init__(413, f"the request body is larger than {limit} bytes")
 
 
+class BodyLate(ApiError):
+    def __init__(self, timeout: float) -> None:
+        # The rest of the body may still be on its way: the connection cannot serve another request.
+        super().__init__(408, f"the request body did not arrive within {timeout:g} s",
+                         headers={"Connection": "close"})
+
+
 class BodyLimitMiddleware:
     """Answers 413 for a body over the limit of its path: at once when Content-Length says so,
-    otherwise as soon as the bytes read pass it (chunked uploads never get further)."""
+    otherwise as soon as the bytes read pass it (chunked uploads never get further). Answers 408,
+    and closes the connection, when the body has not all arrived ``timeout`` seconds after the
+    app started reading it (not after the request came: an upload may wait its turn unread)."""
 
-    def __init__(self, app: ASGIApp, default: int, per_path: dict[str, int]) -> None:
+    def __init__(self, app: ASGIApp, default: int, per_path: dict[str, int], timeout: float) -> None:
         self.app = app
         self.default = default
         self.per_path = per_path
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,16 +49,27 @@ class BodyLimitMiddleware:
             await error_response(413, error.message)(scope, receive, send)
             return
         seen = 0
+        deadline: float | None = None
+        complete = False
 
         async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, deadline, complete
+            if complete:  # later calls wait for the client to disconnect: no deadline
+                return await receive()
+            loop = asyncio.get_running_loop()
+            if deadline is None:
+                deadline = loop.time() + self.timeout
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                # HTTPExceptions: FastAPI passes them on from body reading, and the app's
+                # handler turns them into JSON.
+                raise BodyLate(self.timeout) from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    # An HTTPException: FastAPI passes it on from body reading, and the app's
-                    # handler turns it into the 413 JSON.
                     raise BodyTooLarge(limit)
+                complete = not message.get("more_body", False)
             return message
 
         await self.app(scope, counted, send)

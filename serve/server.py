@@ -70,9 +70,13 @@ def run(*, host: str | None = None, port: int | None = None, model: str | None =
                         ("precision", precision), ("threads", threads)):
         if value is not None:
             os.environ[f"{ENV_PREFIX}{name.upper()}"] = str(value)
+    from serve.protocol import GuardedHttpToolsProtocol
+
     uvicorn.run(
         FACTORY, factory=True, host=settings.host, port=settings.port, workers=settings.workers,
         lifespan="on", access_log=False, log_config=log_config(settings.log_level),
-        log_level=settings.log_level, server_header=False,
+        log_level=settings.log_level, server_header=False, http=GuardedHttpToolsProtocol,
+        limit_concurrency=settings.max_connections, timeout_keep_alive=settings.keep_alive_s,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
     )
     return 0

@@ -80,6 +80,16 @@ class Settings(BaseSettings):
     # uploads past this many wait their turn unread, so memory stays bounded however many come.
     max_uploads: int = Field(2, ge=1, description="uploads read and parsed at once")
 
+    # Connections: slow or idle clients must not hold them (see serve/protocol.py).
+    max_connections: int = Field(1000, ge=1, description="connections and requests a worker holds "
+                                 "at once; past it, new requests get 503 (uvicorn's limit_concurrency)")
+    keep_alive_s: int = Field(5, ge=1, description="how long an idle connection stays open between requests")
+    header_timeout_s: float = Field(10.0, gt=0, description="how long a request's headers may take to "
+                                    "arrive, from the connection or the previous answer")
+    body_timeout_s: float = Field(60.0, gt=0, description="how long a request's body may take to "
+                                  "arrive, once the service starts reading it")
+    max_header_bytes: int = Field(16384, ge=1024, description="largest request line and headers")
+
     # Access.
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="accepted API keys, comma-separated (none: open)")

@@ -19,6 +19,10 @@ import pytest
 from tests.conftest import REPO, SEEDS
 
 
+HEADER_TIMEOUT = 1.0
+BODY_TIMEOUT = 2.0
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -33,8 +37,10 @@ def log_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(toy_model: Path, log_file: Path) -> Iterator[str]:
     port = _free_port()
-    # A longer gathering window than the default, so concurrent requests reliably share calls.
-    env = {**os.environ, "MODERATION_MAX_WAIT_MS": "30", "MODERATION_THREADS": "1"}
+    # A longer gathering window than the default, so concurrent requests reliably share calls;
+    # short deadlines for slow clients, so the tests of them are quick.
+    env = {**os.environ, "MODERATION_MAX_WAIT_MS": "30", "MODERATION_THREADS": "1",
+           "MODERATION_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT), "MODERATION_BODY_TIMEOUT_S": str(BODY_TIMEOUT)}
     env.pop("MODERATION_BACKEND", None)  # the default backend is under test
     log = open(log_file, "w")
     process = subprocess.Popen(
@@ -141,3 +147,92 @@ def test_real_server_logs_requests_but_never_their_text(server: str, log_file: P
     assert "loaded in" in log and "probe answered" in log
     assert "POST /v1/score 200" in log and "POST /v1alpha1/comments:analyze 200" in log
     assert secret not in log and "not-logged-either" not in log
+
+
+# Slow and odd clients, on raw sockets -----------------------------------------------------------
+
+def _connect(server: str) -> socket.socket:
+    host, port = server.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    return sock
+
+
+def _response(sock: socket.socket) -> tuple[int, bytes]:
+    """Status and body of one HTTP/1.1 answer (with Content-Length) read from ``sock``."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed after {data!r}")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+    while len(body) < length:
+        body += sock.recv(65536)
+    return int(head.split(b" ", 2)[1]), body
+
+
+def _closed_within(sock: socket.socket, seconds: float, trickle: bytes | None = None) -> float:
+    """Seconds until the server closes ``sock`` (sending ``trickle`` every 0.2 s meanwhile)."""
+    start = time.monotonic()
+    sock.settimeout(0.2)
+    while time.monotonic() - start < seconds:
+        try:
+            if not sock.recv(65536):
+                return time.monotonic() - start
+        except TimeoutError:
+            pass
+        except ConnectionResetError:
+            return time.monotonic() - start
+        if trickle:
+            try:
+                sock.sendall(trickle)
+            except (BrokenPipeError, ConnectionResetError):
+                return time.monotonic() - start
+    raise AssertionError(f"the connection was still open after {seconds} s")
+
+
+def test_real_server_closes_connections_whose_headers_come_slowly_or_never(server: str) -> None:
+    slow = _connect(server)
+    slow.sendall(b"POST /v1/score HTTP/1.1\r\nHost: x\r\n")
+    # A header line every 0.2 s would keep it open for ever without the header deadline.
+    assert _closed_within(slow, HEADER_TIMEOUT + 2, trickle=b"X-Slow: 1\r\n") >= HEADER_TIMEOUT - 0.2
+    silent = _connect(server)
+    assert _closed_within(silent, HEADER_TIMEOUT + 2) >= HEADER_TIMEOUT - 0.2
+    # On a keep-alive connection the next request's headers are due as well.
+    kept = _connect(server)
+    kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert _response(kept)[0] == 200
+    kept.sendall(b"GET /healthz HTTP/1.1\r\n")
+    assert _closed_within(kept, HEADER_TIMEOUT + 2, trickle=b"X-Slow: 1\r\n") < HEADER_TIMEOUT + 1
+
+
+def test_real_server_answers_a_slow_body_with_408_and_closes(server: str) -> None:
+    sock = _connect(server)
+    sock.sendall(b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 100\r\n\r\n{\"text\": \"slo")
+    start = time.monotonic()
+    status, body = _response(sock)
+    assert status == 408 and b"did not arrive within" in body
+    assert BODY_TIMEOUT - 0.2 <= time.monotonic() - start < BODY_TIMEOUT + 2
+    assert _closed_within(sock, 2) < 2
+
+
+def test_real_server_refuses_oversized_headers_with_431(server: str) -> None:
+    sock = _connect(server)
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n")
+    assert _response(sock)[0] == 431
+    assert _closed_within(sock, 2) < 2
+
+
+def test_real_server_answers_a_lone_surrogate_with_400_and_keeps_the_connection(server: str, log_file: Path) -> None:
+    sock = _connect(server)
+    body = b'{"comment": {"text": "hi"}, "requestedAttributes": {"\\ud800": {}}, "languages": ["\\udfff"]}'
+    sock.sendall(b"POST /v1alpha1/comments:analyze HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    status, answer = _response(sock)
+    assert status == 400 and b"unpaired UTF-16 surrogate" in answer
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")  # the same connection
+    assert _response(sock)[0] == 200
+    time.sleep(0.2)
+    assert "Traceback" not in log_file.read_text()

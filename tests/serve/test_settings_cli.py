@@ -118,6 +118,23 @@ def test_serve_exports_in_a_child_so_torch_stays_out_of_the_server(toy_model: Pa
     assert "exporting" in done.stderr  # the child's progress reaches the console
 
 
+def test_serve_runs_uvicorn_with_connection_limits_and_the_guarded_protocol(
+        monkeypatch: pytest.MonkeyPatch, toy_model: Path) -> None:
+    import uvicorn
+
+    from serve import server
+    from serve.protocol import GuardedHttpToolsProtocol
+
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(os, "environ", {**os.environ, "MODERATION_MAX_CONNECTIONS": "50"})
+    assert server.run(model=str(toy_model), backend="torch") == 0
+    [kwargs] = calls
+    assert kwargs["http"] is GuardedHttpToolsProtocol
+    assert (kwargs["limit_concurrency"], kwargs["timeout_keep_alive"]) == (50, 5)
+    assert kwargs["h11_max_incomplete_event_size"] == 16384
+
+
 def test_every_setting_is_documented() -> None:
     from serve.settings import Settings
 
