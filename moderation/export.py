@@ -5,7 +5,8 @@ Exports are cached by content: the key hashes the model's weight files, its arch
 settings and the base weights it was trained on, so a retrained model never meets a stale
 graph, and every process scoring the same model shares one file. The cache lives under
 ``$MODERATION_CACHE_DIR`` (default ``$XDG_CACHE_HOME/moderation`` or ``~/.cache/moderation``)
-and is never part of a model directory in git.
+and is never part of a model directory in git. An entry is named after the model (its
+``name``, which must be a plain file name: letters, digits, ``.``, ``_``, ``-``) and its key.
 
 Exporting needs torch and onnx; scoring from a cached graph needs only onnxruntime.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -29,6 +31,9 @@ EXPORT_VERSION = 3
 CACHE_ENV = "MODERATION_CACHE_DIR"
 INPUTS = ("input_ids", "attention_mask")
 OUTPUTS = ("sequence_logits", "token_logits")
+# A model's name becomes a directory name in the cache: nothing that could leave it (a slash,
+# "..", a drive) or hide in it (control characters, a leading dot).
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # Weight and architecture files that decide the graph (thresholds and calibration do not).
 _GRAPH_FILES = ("config.json", "adapter_config.json", "adapter_model.safetensors",
                 "encoder.safetensors", "heads.safetensors")
@@ -72,7 +77,16 @@ def cached_graph(info: ModelInfo, precision: str = "int8", base: str | None = No
 def cache_path(info: ModelInfo, precision: str = "int8", base: str | None = None) -> Path:
     """Where the cache keeps (or will keep) the model's graph."""
     check_precision(precision)
+    check_name(info)
     return cache_dir() / f"{info.name}-{graph_key(info, precision, base)}" / f"model.{precision}.onnx"
+
+
+def check_name(info: ModelInfo) -> None:
+    """A ModelLoadError unless the model's name is safe as a directory name in the cache."""
+    if not _SAFE_NAME.fullmatch(info.name):
+        raise ModelLoadError(f"{info.path}: the model's name {info.name!r} cannot name a directory in the "
+                             "export cache: use letters, digits, '.', '_' and '-' (starting with a letter "
+                             "or digit, at most 100 characters) for 'name' in config.json")
 
 
 def check_precision(precision: str) -> None:

@@ -88,6 +88,36 @@ def test_serve_refuses_a_bad_policy_in_one_line(tmp_path: Path) -> None:
     assert "hostilty: not a label of model 'm'" in done.stderr
 
 
+@pytest.mark.parametrize("name", ["../../outside", "/tmp/abs", "a/b", "..", ".hidden", "", "a\\b", "x\n"])
+def test_a_model_name_that_could_leave_the_export_cache_is_refused(tmp_path: Path, name: str) -> None:
+    from moderation.errors import ModelLoadError
+    from moderation.export import cache_path
+    from moderation.modeldir import LabelInfo, ModelInfo
+
+    info = ModelInfo(path=tmp_path, name=name, version="1", labels=(LabelInfo("hostility", "hostility"),),
+                     base_name="none", base_sha256="0")
+    with pytest.raises(ModelLoadError, match="cannot name a directory in the export cache"):
+        cache_path(info)
+    ok = ModelInfo(path=tmp_path, name="my-model_v2.1", version="1", labels=info.labels,
+                   base_name="none", base_sha256="0")
+    assert cache_path(ok).parent.name.startswith("my-model_v2.1-")
+
+
+def test_serve_refuses_a_hostile_model_name_in_one_line(tmp_path: Path) -> None:
+    from moderation.modeldir import LabelInfo, ModelInfo, write_model_info
+
+    model = tmp_path / "model"
+    write_model_info(ModelInfo(path=model, name="../../../escape", version="1",
+                               labels=(LabelInfo("hostility", "hostility"),), base_name=str(tmp_path),
+                               base_sha256="0"))
+    (tmp_path / "config.json").write_text("{}")  # a "local base" for the pre-flight check
+    done = _moderation("serve", "--model", str(model), "--port", "0", "--backend", "onnx",
+                       env={"MODERATION_CACHE_DIR": str(tmp_path / "cache")})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "cannot name a directory in the export cache" in done.stderr
+    assert not (tmp_path / "escape").exists()
+
+
 def test_serve_refuses_a_bad_setting_in_one_line() -> None:
     done = _moderation("serve", "--workers", "0")
     assert done.returncode == 2
