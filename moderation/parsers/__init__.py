@@ -147,7 +147,7 @@ def failure_reason(exc: Exception) -> str:
     if isinstance(exc, ModerationError):
         return str(exc)
     frames = traceback.extract_tb(exc.__traceback__)
-    ours = [f for f in frames if f"{os.sep}moderation{os.sep}" in f.filename]
+    ours = [f for f in frames if f.filename.startswith(_PACKAGE)]
     place = ""
     if ours:
         place = f" at {_frame(ours[-1])}"
@@ -157,6 +157,9 @@ def failure_reason(exc: Exception) -> str:
         place = f" at {_frame(frames[-1])}"
     return (f"could not be read: internal error {type(exc).__name__}{place}; "
             "the other inputs are unaffected (please report this with the file)")
+
+
+_PACKAGE = str(Path(__file__).resolve().parent.parent) + os.sep  # .../moderation/
 
 
 def _frame(frame: traceback.FrameSummary) -> str:
