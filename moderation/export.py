@@ -6,7 +6,8 @@ settings and the base weights it was trained on, so a retrained model never meet
 graph, and every process scoring the same model shares one file. The cache lives under
 ``$MODERATION_CACHE_DIR`` (default ``$XDG_CACHE_HOME/moderation`` or ``~/.cache/moderation``)
 and is never part of a model directory in git. An entry is named after the model (its
-``name``, which must be a plain file name: letters, digits, ``.``, ``_``, ``-``) and its key.
+``name``, which must be a plain file name: letters, digits, ``_``, ``.``, ``-``, inner spaces)
+and its key.
 
 Exporting needs torch and onnx; scoring from a cached graph needs only onnxruntime.
 """
@@ -33,7 +34,7 @@ INPUTS = ("input_ids", "attention_mask")
 OUTPUTS = ("sequence_logits", "token_logits")
 # A model's name becomes a directory name in the cache: nothing that could leave it (a slash,
 # "..", a drive) or hide in it (control characters, a leading dot).
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_SAFE_NAME = re.compile(r"\w(?:[\w. -]{0,98}[\w.-])?")
 # Weight and architecture files that decide the graph (thresholds and calibration do not).
 _GRAPH_FILES = ("config.json", "adapter_config.json", "adapter_model.safetensors",
                 "encoder.safetensors", "heads.safetensors")
@@ -85,8 +86,8 @@ def check_name(info: ModelInfo) -> None:
     """A ModelLoadError unless the model's name is safe as a directory name in the cache."""
     if not _SAFE_NAME.fullmatch(info.name):
         raise ModelLoadError(f"{info.path}: the model's name {info.name!r} cannot name a directory in the "
-                             "export cache: use letters, digits, '.', '_' and '-' (starting with a letter "
-                             "or digit, at most 100 characters) for 'name' in config.json")
+                             "export cache: use letters, digits, '_', '.', '-' and inner spaces (starting "
+                             "with a letter, digit or '_', at most 100 characters) for 'name' in config.json")
 
 
 def check_precision(precision: str) -> None:

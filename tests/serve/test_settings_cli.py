@@ -88,7 +88,8 @@ def test_serve_refuses_a_bad_policy_in_one_line(tmp_path: Path) -> None:
     assert "hostilty: not a label of model 'm'" in done.stderr
 
 
-@pytest.mark.parametrize("name", ["../../outside", "/tmp/abs", "a/b", "..", ".hidden", "", "a\\b", "x\n"])
+@pytest.mark.parametrize("name", ["../../outside", "/tmp/abs", "a/b", "..", ".hidden", "", "a\\b", "x\n",
+                                  "C:x", "trailing ", "x" * 101])
 def test_a_model_name_that_could_leave_the_export_cache_is_refused(tmp_path: Path, name: str) -> None:
     from moderation.errors import ModelLoadError
     from moderation.export import cache_path
@@ -98,9 +99,10 @@ def test_a_model_name_that_could_leave_the_export_cache_is_refused(tmp_path: Pat
                      base_name="none", base_sha256="0")
     with pytest.raises(ModelLoadError, match="cannot name a directory in the export cache"):
         cache_path(info)
-    ok = ModelInfo(path=tmp_path, name="my-model_v2.1", version="1", labels=info.labels,
-                   base_name="none", base_sha256="0")
-    assert cache_path(ok).parent.name.startswith("my-model_v2.1-")
+    for fine in ("default", "my-model_v2.1", "Mein Modell", "modèle"):
+        ok = ModelInfo(path=tmp_path, name=fine, version="1", labels=info.labels, base_name="none",
+                       base_sha256="0")
+        assert cache_path(ok).parent.name.startswith(f"{fine}-")
 
 
 def test_serve_refuses_a_hostile_model_name_in_one_line(tmp_path: Path) -> None:
