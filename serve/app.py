@@ -23,6 +23,7 @@ from serve.deps import Access, load_scorer
 from serve.errors import ApiError, CatchAllMiddleware, install_handlers
 from serve.limits import BodyLimitMiddleware, RateLimiter
 from serve.metrics import Metrics, ObserveMiddleware
+from serve import openapi
 from serve.routes import health, info, perspective, score, threads
 from serve.service import Service
 from serve.settings import Settings, load_settings
@@ -84,6 +85,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
         RateLimiter(settings.auth_failures / settings.auth_failure_window_s, settings.auth_failures),
     )
     install_handlers(app)
+    openapi.install(app)
     for router in (score.router, threads.router, perspective.router, info.router, health.router):
         app.include_router(router)
     # Added innermost first: requests pass the catch-all, metrics, CORS, then the body limit.

@@ -26,7 +26,7 @@ from pydantic.alias_generators import to_camel
 
 from moderation.modeldir import ModelInfo
 from moderation.scorer import Scores
-from serve.schemas import Str
+from serve.schemas import NOT_BLANK, Str
 
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "TOXICITY": ("hostility",),
@@ -44,11 +44,13 @@ class PerspectiveError(Exception):
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    # Strict: what the schema calls a boolean is one (not 0 or "yes"), and so on.
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", strict=True)
 
 
 class TextEntry(_Wire):
-    text: Str
+    # Checked by the route (empty, over the limit), with Perspective's 400; the schema says so.
+    text: Str = Field(json_schema_extra={"minLength": 1, "pattern": NOT_BLANK})
     type: Literal["PLAIN_TEXT"] = "PLAIN_TEXT"
 
 
@@ -62,13 +64,13 @@ class Context(_Wire):
 
 
 class AttributeRequest(_Wire):
-    score_type: Str | None = None
+    score_type: Str | None = Field(None, json_schema_extra={"enum": [SCORE_TYPE, None]})
     score_threshold: float | None = Field(None, ge=0, le=1)
 
 
 class AnalyzeRequest(_Wire):
     comment: TextEntry
-    requested_attributes: dict[Str, AttributeRequest] = Field(max_length=64)
+    requested_attributes: dict[Str, AttributeRequest] = Field(max_length=64, json_schema_extra={"minProperties": 1})
     context: Context | None = Field(None, description="accepted; the score does not use it")
     languages: list[Str] | None = Field(None, max_length=16)
     span_annotations: bool = False
@@ -110,7 +112,8 @@ def attributes(info: ModelInfo) -> dict[str, tuple[str, ...]]:
     return supported
 
 
-def _primary(language: str) -> str:
+def primary(language: str) -> str:
+    """A language tag's primary subtag, lower-cased (``en-GB``: ``en``)."""
     return language.strip().replace("_", "-").split("-")[0].lower()
 
 
@@ -128,8 +131,8 @@ def check(request: AnalyzeRequest, info: ModelInfo, languages: Sequence[str]) ->
         if wanted.score_type not in (None, SCORE_TYPE):
             raise PerspectiveError(f"Attribute {attr} does not support score type {wanted.score_type}; "
                                    f"only {SCORE_TYPE}")
-    accepted = {_primary(lang) for lang in languages}
-    unsupported = [lang for lang in request.languages or () if _primary(lang) not in accepted]
+    accepted = {primary(lang) for lang in languages}
+    unsupported = [lang for lang in request.languages or () if primary(lang) not in accepted]
     if unsupported:
         first = next(iter(request.requested_attributes))
         raise PerspectiveError(f"Attribute {first} does not support request languages: "

@@ -23,13 +23,18 @@ def _valid_unicode(value: str) -> str:
     return value
 
 
+# A character that is not whitespace (str.isspace), spelt out so that every regex engine reading
+# the schema agrees with the service on what an empty text is (they differ on \s).
+NOT_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
 # A string of a request: valid Unicode (JSON's \ud800 escape decodes to a lone surrogate, which
 # pydantic passes through unless the field has a length limit, and which no answer could echo).
 Str = Annotated[str, AfterValidator(_valid_unicode)]
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: what the schema calls a boolean is one (not 0 or "yes"), and so on.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # Requests ---------------------------------------------------------------------------------------
@@ -43,11 +48,13 @@ class Context(_Request):
 
 
 class ScoreRequest(_Request):
-    text: Str = Field(description="the comment (at most the service's text limit, 20,000 characters by default)")
+    # Empty or too long: checked by the route, with its own messages; the schema says so.
+    text: Str = Field(description="the comment (at most the service's text limit, 20,000 characters by "
+                      "default)", json_schema_extra={"minLength": 1, "pattern": NOT_BLANK})
     context: Context | None = None
     labels: list[Str] | None = Field(
         None, max_length=256, description="labels to return (default: all of the model's); "
-        "see GET /v1/labels")
+        "see GET /v1/labels", json_schema_extra={"minItems": 1})
     community: Str | None = Field(None, max_length=200, description="a community of the policy file, whose thresholds decide "
                            "(default: the file's defaults)")
 
@@ -61,7 +68,7 @@ class BatchItem(_Request):
 
 class BatchRequest(_Request):
     items: list[BatchItem] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
-    labels: list[Str] | None = Field(None, max_length=256)
+    labels: list[Str] | None = Field(None, max_length=256, json_schema_extra={"minItems": 1})
     community: Str | None = Field(None, max_length=200)
 
 

@@ -4,6 +4,7 @@ that decide (:mod:`moderation.policy`), plus the checks every route applies to i
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import tomllib
 from collections.abc import Sequence
@@ -16,10 +17,11 @@ from moderation.scorer import Scores
 from serve.batcher import Batcher, BatcherClosed, QueueFull, ScoringFailed, TooManyTexts
 from serve.errors import SURROGATE, ApiError
 from serve.metrics import Metrics
-from serve.schemas import ModelRef
+from serve.schemas import NOT_BLANK, ModelRef
 from serve.settings import ENV_PREFIX, Settings
 
 PROBE_TEXT = "A short comment that checks the model answers."
+_NOT_BLANK = re.compile(NOT_BLANK)  # the schema's rule
 
 
 class BackendLike(Protocol):
@@ -144,7 +146,7 @@ class Service:
         if len(text) > self.settings.max_text_chars:
             return 413, (f"the text is {len(text)} characters; the limit is {self.settings.max_text_chars} "
                          f"({ENV_PREFIX}MAX_TEXT_CHARS)")
-        if not text.strip():
+        if not _NOT_BLANK.search(text):
             return 422, "the text is empty"
         return None
 

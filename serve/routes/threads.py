@@ -33,7 +33,8 @@ async def threads(
     request: Request,
     service: ServiceDep,
     format: Annotated[str | None, Query(description="skip detection and read this format: "
-                                        + ", ".join(format_names()))] = None,
+                                        + ", ".join(format_names()),
+                                        json_schema_extra={"enum": format_names()})] = None,
     filename: Annotated[str | None, Query(max_length=500, description="names the upload in "
                                           "the threads' source and in errors")] = None,
     community: Annotated[str | None, Query(max_length=200)] = None,
@@ -48,6 +49,8 @@ async def threads(
     policy = service.policy_for(community)
     async with service.uploads:  # the memory peak: the others wait, their bytes unread
         body = await _read(request)
+        if not body.strip():  # a forced format might read nothing as no threads
+            raise ApiError(422, "the upload is empty")
         parsed = await asyncio.to_thread(_parse, body, filename or "upload", format)
         del body  # not needed while the comments are scored
     for n, thread in enumerate(parsed):

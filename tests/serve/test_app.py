@@ -400,6 +400,19 @@ def test_health_readiness_and_openapi(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
 
 
+def test_the_schema_states_what_the_service_checks(make_client: MakeClient) -> None:
+    client = make_client(max_text_chars=500)
+    models = client.get("/openapi.json").json()["components"]["schemas"]
+    score = models["ScoreRequest"]["properties"]
+    assert score["text"]["minLength"] == 1 and score["text"]["maxLength"] == 500 and score["text"]["pattern"]
+    assert score["labels"]["minItems"] == 1
+    assert score["labels"]["anyOf"][0]["items"]["enum"] == ["hostility", "insult", "threat", "propaganda"]
+    assert score["community"] == {"type": "null", "title": "Community"}  # no policy communities
+    attributes = models["AnalyzeRequest"]["properties"]["requestedAttributes"]
+    assert attributes["minProperties"] == 1 and "TOXICITY" in attributes["propertyNames"]["enum"]
+    assert models["TextEntry"]["properties"]["text"]["maxLength"] == 500
+
+
 def test_a_server_process_freezes_what_start_up_left_alive(fake: FakeScorer) -> None:
     from serve.app import create_app
     from serve.deps import load_scorer
