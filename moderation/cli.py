@@ -99,7 +99,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from moderation.evaluate import evaluate, evaluate_by_source, format_table
+    from moderation.evaluate import (
+        decision_rates,
+        evaluate,
+        evaluate_by_source,
+        format_bias,
+        format_decisions,
+        format_table,
+        identity_bias,
+    )
     from moderation.modeldir import write_json
 
     if bool(args.data) == bool(args.recipe):
@@ -114,16 +122,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                                 "backend": scorer.backend.name}
     results = []
     for key, model in zip("ab", models):
+        raw = model.raw_batch([ex.text for ex in examples])
         if args.by_source:
-            per_source = evaluate_by_source(model, examples)
+            per_source = evaluate_by_source(model, examples, raw)
             for source, result in per_source.items():
                 print(f"\n[{source}]\n{format_table(result)}")
             saved[key] = {source: result.to_dict() for source, result in per_source.items()}
         else:
-            result = evaluate(model, examples)
+            result = evaluate(model, examples, raw)
             print(format_table(result))
             saved[key] = result.to_dict()
             results.append(result)
+        # What a moderator would see at the model's thresholds, and bias over identity mentions
+        decisions = decision_rates(model, examples, raw)
+        bias = identity_bias(model, examples, raw)
+        print(f"\n{format_decisions(decisions)}")
+        if bias:
+            print(f"\n{format_bias(bias)}")
+        saved[f"{key}_decisions"] = {"rows": [vars(row) for row in decisions],
+                                     "bias": [vars(row) for row in bias]}
     if len(results) == 2:
         print()
         print(format_table(results[0], results[1]))
