@@ -9,6 +9,17 @@ micro-batch size the server formed (from its /metrics) and the server's resident
     python bench/load_test.py --model models/default
     python bench/load_test.py --model DIR --concurrency 1,8,32 --requests 600 --workers 1
 
+Two more scenarios, in place of the levels:
+
+    python bench/load_test.py --scenario fairness   # one comment at a time while a 4,000-comment upload is scored
+    python bench/load_test.py --scenario memory     # four 31 MB single-comment uploads at once
+
+``fairness`` uploads a thread of ``--upload-comments`` comments of about 1,100 characters (the
+size of the 4.7 MB, 4,000-comment export that once held the model for 50 s), and meanwhile sends
+one comment at a time, a tenth of a second apart, to /v1/score: it prints their latency and
+the upload's time. ``memory`` sends ``--uploads`` uploads of one ``--upload-mb`` MB comment at
+once and prints the server's peak memory while they were answered.
+
 The client runs on the same machine as the server and takes CPU from it (little: it speaks
 HTTP/1.1 on raw asyncio streams), so figures are for the pair, on loopback; the load average
 printed with them says how busy the machine was otherwise.
@@ -92,6 +103,16 @@ def memory_mb(pid: int) -> tuple[float, float]:
     return rss, peak
 
 
+def reset_peak_memory(pid: int) -> None:
+    """Start the processes' peak resident memory (VmHWM) afresh, where Linux allows it."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for p in [pid] + ([int(c) for c in children.read_text().split()] if children.exists() else []):
+        try:
+            Path(f"/proc/{p}/clear_refs").write_text("5")
+        except OSError:
+            pass
+
+
 def batch_totals(url: str) -> tuple[float, float]:
     text = httpx.get(f"{url}/metrics", timeout=10).text
     count = re.search(r"^moderation_model_batch_size_count (\S+)$", text, re.M)
@@ -169,6 +190,50 @@ async def run_level(port: int, clients: int, requests: int, max_seconds: float) 
     return latencies, errors, elapsed
 
 
+async def fairness(port: int, comments: int) -> dict[str, float]:
+    """One comment at a time while an upload of ``comments`` long comments is scored."""
+    long_comment = " ".join(COMMENTS)[:1100]
+    upload = json.dumps({"source": "bench", "comments": [
+        {"id": str(i), "text": f"{i} {long_comment}"} for i in range(comments)]}).encode()
+    uploader = Connection(port)
+    start = time.perf_counter()
+    task = asyncio.create_task(uploader.post("/v1/threads", upload))
+    await asyncio.sleep(1.0)  # read, parsed and queued by now
+    client = Connection(port)
+    latencies: list[float] = []
+    errors = 0
+    i = 0
+    while not task.done():
+        sent = time.perf_counter()
+        errors += await client.post("/v1/score", json.dumps({"text": COMMENTS[i % len(COMMENTS)]}).encode()) != 200
+        if not task.done():  # answered while the upload was still being scored
+            latencies.append(time.perf_counter() - sent)
+        i += 1
+        await asyncio.sleep(0.1)
+    status = await task
+    upload_s = time.perf_counter() - start
+    await client.close()
+    await uploader.close()
+    if not latencies:
+        sys.exit("the upload was answered before any single comment: raise --upload-comments")
+    return {"upload_bytes": len(upload), "upload_status": status, "upload_s": round(upload_s, 1),
+            "singles": len(latencies), "single_errors": errors,
+            "single_p50_ms": round(statistics.median(latencies) * 1000, 1),
+            "single_p95_ms": round(percentile(latencies, 95) * 1000, 1),
+            "single_max_ms": round(max(latencies) * 1000, 1)}
+
+
+async def big_uploads(port: int, uploads: int, megabytes: float) -> list[int]:
+    """Status of each of ``uploads`` uploads of one comment of ``megabytes`` MB, sent at once."""
+    words = int(megabytes * 1_000_000) // 5
+    body = json.dumps({"source": "bench", "comments": [{"id": "1", "text": "word " * words}]}).encode()
+    connections = [Connection(port) for _ in range(uploads)]
+    statuses = await asyncio.gather(*(c.post("/v1/threads", body) for c in connections))
+    for connection in connections:
+        await connection.close()
+    return list(statuses)
+
+
 def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -197,6 +262,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="MODERATION_BACKEND (default: the service's, onnx where installed)")
     parser.add_argument("--precision", choices=("int8", "fp32"), help="MODERATION_PRECISION")
     parser.add_argument("--max-wait-ms", type=float, help="micro-batch wait (MODERATION_MAX_WAIT_MS)")
+    parser.add_argument("--scenario", choices=("load", "fairness", "memory"), default="load",
+                        help="load: the concurrency levels (default); fairness: one comment at a time "
+                        "during a big upload; memory: big uploads at once")
+    parser.add_argument("--upload-comments", type=int, default=4000, help="fairness: comments in the upload")
+    parser.add_argument("--uploads", type=int, default=4, help="memory: uploads sent at once")
+    parser.add_argument("--upload-mb", type=float, default=31, help="memory: size of each upload's comment")
     parser.add_argument("-o", "--output", help="also save the results as JSON")
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.concurrency.split(",")]
@@ -226,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         wait_ready(url, process, log, timeout=300)
         ready_s = time.perf_counter() - started
         idle_rss, _ = memory_mb(process.pid)
+        if args.scenario != "load":
+            return other_scenario(args, process, port, idle_rss, load_before)
         asyncio.run(run_level(port, 4, args.warmup, 60))
         for clients in levels:
             before = batch_totals(url)
@@ -270,6 +343,28 @@ def main(argv: list[str] | None = None) -> int:
             "rss_mb": {"ready": round(idle_rss), "after": round(rss), "peak": round(peak)},
             "levels": [asdict(r) for r in results]}, indent=2) + "\n")
     return 1 if any(r.errors for r in results) else 0
+
+
+def other_scenario(args: argparse.Namespace, process: subprocess.Popen[bytes], port: int, idle_rss: float,
+                   load_before: float) -> int:
+    """The fairness or memory scenario on the started server; prints and saves its figures."""
+    asyncio.run(run_level(port, 2, args.warmup, 60))
+    reset_peak_memory(process.pid)
+    if args.scenario == "fairness":
+        result: dict[str, object] = asyncio.run(fairness(port, args.upload_comments))
+    else:
+        statuses = asyncio.run(big_uploads(port, args.uploads, args.upload_mb))
+        result = {"uploads": args.uploads, "upload_mb": args.upload_mb, "statuses": statuses}
+    rss, peak = memory_mb(process.pid)
+    result.update({"rss_ready_mb": round(idle_rss), "rss_after_mb": round(rss), "rss_peak_mb": round(peak)})
+    print(f"model: {args.model}; scenario: {args.scenario}; cores: {os.cpu_count()}; "
+          f"load average before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f}")
+    for name, value in result.items():
+        print(f"{name}: {value}")
+    if args.output:
+        Path(args.output).write_text(json.dumps({"model": args.model, "scenario": args.scenario, **result},
+                                                indent=2) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
