@@ -78,7 +78,9 @@ class Settings(BaseSettings):
     max_thread_comments: int = Field(10000, ge=1, description="most comments one upload may hold")
     # Reading and parsing an upload peaks at about three times its size (31 MB of JSON: 95 MB);
     # uploads past this many wait their turn unread, so memory stays bounded however many come.
-    max_uploads: int = Field(2, ge=1, description="uploads read and parsed at once")
+    # Parsing holds the interpreter lock, so one at a time costs little time: four 31 MB uploads
+    # at once peaked 126 MB over the idle server with 1, 240 MB with 2.
+    max_uploads: int = Field(1, ge=1, description="uploads read and parsed at once")
 
     # Connections: slow or idle clients must not hold them (see serve/protocol.py).
     max_connections: int = Field(1000, ge=1, description="connections and requests a worker holds "
