@@ -203,19 +203,16 @@ async def fairness(port: int, comments: int) -> dict[str, float]:
     latencies: list[float] = []
     errors = 0
     i = 0
-    while not task.done():
+    while not task.done():  # each one sent while the upload is being scored
         sent = time.perf_counter()
         errors += await client.post("/v1/score", json.dumps({"text": COMMENTS[i % len(COMMENTS)]}).encode()) != 200
-        if not task.done():  # answered while the upload was still being scored
-            latencies.append(time.perf_counter() - sent)
+        latencies.append(time.perf_counter() - sent)
         i += 1
         await asyncio.sleep(0.1)
     status = await task
     upload_s = time.perf_counter() - start
     await client.close()
     await uploader.close()
-    if not latencies:
-        sys.exit("the upload was answered before any single comment: raise --upload-comments")
     return {"upload_bytes": len(upload), "upload_status": status, "upload_s": round(upload_s, 1),
             "singles": len(latencies), "single_errors": errors,
             "single_p50_ms": round(statistics.median(latencies) * 1000, 1),
