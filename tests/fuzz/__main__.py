@@ -4,11 +4,15 @@ Mutates the corpus (seeds/ and tests/fuzz/corpus/) for every reader in turn unti
 up, and prints how many inputs ran and the crashes found (an exception other than a
 ModerationError, or an output that cannot be written as UTF-8). Each crash's input is saved
 under tests/fuzz/crashes/TARGET/ (ignored by git); an input that showed behaviour the corpus had
-not shown (a new warning, error or outcome) joins tests/fuzz/corpus/TARGET/ unless --no-grow.
+not shown (a new kind of warning, error or outcome) joins tests/fuzz/corpus/TARGET/ (20 at
+most a target and a run, of 8 KiB at most, so the test suite can replay them all) unless
+--no-grow.
 
 ``--engine atheris`` (``pip install atheris``; Linux) runs libFuzzer's coverage-guided search
-instead, one target after another, with the same rule, corpus and token dictionary; it grows the
-corpus by coverage. The default engine, hypothesis, needs nothing beyond the test dependencies.
+instead, one target after another, with the same rule, corpus and token dictionary; what reaches
+new code goes to tests/fuzz/atheris-corpus/TARGET/ (ignored by git: hundreds of inputs), which
+the next atheris run starts from. The default engine, hypothesis, needs nothing beyond the test
+dependencies.
 Exit status 1 when a crash was found.
 """
 
@@ -25,9 +29,13 @@ from collections import Counter
 from pathlib import Path
 
 from tests.fuzz.harness import CORPUS, CRASHES, TARGETS, TOKENS, Drawn, corpus, mutate, run_one
-from tests.fuzz.harness import save
+from tests.fuzz.harness import HERE, save
 
 SLOW_SECONDS = 5.0  # an input that takes longer is reported (a hang in the making)
+# The corpus stays small enough to replay in the test suite: small inputs only, a few a run.
+GROW_BYTES = 8 * 1024
+GROW_PER_RUN = 20
+ATHERIS_CORPUS = HERE / "atheris-corpus"  # atheris's own, grown run to run; ignored by git
 
 
 def hypothesis_run(targets: list[str], seconds: float, seed: int, grow: bool) -> dict:
@@ -41,7 +49,7 @@ def hypothesis_run(targets: list[str], seconds: float, seed: int, grow: bool) ->
     execs: Counter[str] = Counter()
     crashes: dict[str, int] = {}
     slow: list[str] = []
-    grown = 0
+    added: Counter[str] = Counter()
     inputs = {t: corpus(t) for t in targets}
     seen = {t: {run_one(t, data)[1] for data in inputs[t]} for t in targets}
     deadline = time.monotonic() + seconds
@@ -52,7 +60,6 @@ def hypothesis_run(targets: list[str], seconds: float, seed: int, grow: bool) ->
                   suppress_health_check=list(HealthCheck))
         @given(st.data())
         def one(data: st.DataObject) -> None:
-            nonlocal grown
             choose = Drawn(data)
             sample = mutate(choose.pick(inputs[target]), choose, inputs[target])
             started = time.monotonic()
@@ -67,9 +74,9 @@ def hypothesis_run(targets: list[str], seconds: float, seed: int, grow: bool) ->
                 save(CRASHES / target, sample)
             elif signature not in seen[target]:
                 seen[target].add(signature)
-                if grow and len(sample) <= 64 * 1024:
+                if grow and len(sample) <= GROW_BYTES and added[target] < GROW_PER_RUN:
                     save(CORPUS / target, sample)
-                    grown += 1
+                    added[target] += 1
 
         one()
 
@@ -81,7 +88,7 @@ def hypothesis_run(targets: list[str], seconds: float, seed: int, grow: bool) ->
             fuzz_round(target, round_number)
             round_number += 1
     return {"engine": "hypothesis", "executions": dict(execs), "total": sum(execs.values()),
-            "crashes": crashes, "slow": slow, "corpus_added": grown}
+            "crashes": crashes, "slow": slow, "corpus_added": dict(added)}
 
 
 def atheris_run(targets: list[str], seconds: float, grow: bool) -> dict:
@@ -101,9 +108,9 @@ def atheris_run(targets: list[str], seconds: float, grow: bool) -> dict:
         for target in targets:
             log = Path(tmp) / f"{target}.jsonl"
             folders = []
-            if grow:
-                (CORPUS / target).mkdir(parents=True, exist_ok=True)
-                folders.append(str(CORPUS / target))
+            if grow:  # libFuzzer adds what reaches new code to the first folder: hundreds
+                (ATHERIS_CORPUS / target).mkdir(parents=True, exist_ok=True)
+                folders.append(str(ATHERIS_CORPUS / target))
             seeds = Path(tmp) / f"seeds-{target}"
             seeds.mkdir()
             for data in corpus(target):

@@ -118,10 +118,15 @@ def _check_writable(results: Sequence[Any]) -> None:
 
 
 _NUMBERS = re.compile(r"\d+")
+# What varies with the input inside a message: quoted values, lists in parentheses, JSON paths.
+_VARYING = re.compile(r"'[^']*'|\"[^\"]*\"|\u201c[^\u201d]*\u201d|\([^()]*\)|\[[^\]]*\]|<[^<>]*>")
 
 
 def _shape(message: str) -> str:
-    return _NUMBERS.sub("N", message.replace("fuzz-input", ""))[:120]
+    """A message with what varies from input to input taken out, so the same warning or
+    error about another value counts as behaviour already seen."""
+    shape = _VARYING.sub("Q", message.replace("fuzz-input", ""))
+    return " ".join(_NUMBERS.sub("N", shape).split())[:60]
 
 
 def _signature(results: Sequence[Any]) -> str:

@@ -6,7 +6,6 @@ inputs are written here, not taken from real exports.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -141,7 +140,3 @@ CASES = [
 
 # The same seed exports re-encoded: these used to be "unknown format".
 ENCODINGS = ["utf-16", "utf-16-le", "utf-16-be", "utf-32"]
-
-
-def dumps(value: object) -> bytes:
-    return json.dumps(value).encode()
