@@ -113,6 +113,8 @@ class Service:
                            headers={"Retry-After": "5"}) from None
         except BatcherClosed:
             raise ApiError(503, "the service is not running", headers={"Retry-After": "5"}) from None
+        except QueueFull:
+            raise ApiError(503, "too busy: the model's queue is full", headers={"Retry-After": "1"}) from None
         if isinstance(result, ScoringFailed) or set(result.scores) != set(self.info.label_names):
             raise ApiError(503, "the model failed its probe")
         return (time.perf_counter() - start) * 1000

@@ -462,6 +462,14 @@ def test_readiness_probes_are_shared_for_a_few_seconds(make_client: MakeClient, 
     assert len(fake.calls) == before + 3
 
 
+def test_readiness_is_a_503_when_the_queue_is_full(make_client: MakeClient) -> None:
+    client = make_client(max_queue=256, max_thread_comments=256, ready_cache_s=0)
+    client.app.state.service.batcher._queued = 256  # as if 256 texts were waiting
+    r = client.get("/readyz")
+    assert r.status_code == 503 and "queue is full" in error_of(r)["message"] and r.headers["Retry-After"]
+    client.app.state.service.batcher._queued = 0
+
+
 def test_concurrent_readiness_calls_wait_for_the_probe_in_progress(make_client: MakeClient, fake: FakeScorer,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
