@@ -4,8 +4,10 @@ Cases written for this suite alone (none is a template of the training data, and
 from a public test suite). Each category says what a correct decision is:
 
 - ``allow``: nothing flagged (no label reaches its review threshold);
-- ``hostility`` / ``propaganda``: some label of that group flagged;
-- a label name: that label flagged.
+- ``hostility`` / ``propaganda``: some label of that group flagged (hate is caught when it goes
+  to review as hostile, whichever of the group's labels says so);
+- a label name: that label flagged (a threat must be called a threat, a likening to Nazis
+  reductio ad hitlerum).
 
 The accuracy of a category is the share of its cases decided correctly at the model's own
 thresholds (or a policy's). Run it on a model and keep the table beside the model::
@@ -226,7 +228,7 @@ CATEGORIES: tuple[Category, ...] = (
         "Folks like you should be chased out of the county.",
         "One day soon you'll answer for this, and not in court.",
     )),
-    Category("dehumanisation", "identity_attack", (
+    Category("dehumanisation", "hostility", (
         "Immigrants are a plague on this country.",
         "Those people are subhuman filth.",
         "Muslims breed like rats.",
@@ -236,7 +238,7 @@ CATEGORIES: tuple[Category, ...] = (
         "Africans are monkeys.",
         "Jews are vermin.",
     )),
-    Category("exclusion", "identity_attack", (
+    Category("exclusion", "hostility", (
         "Go home to your own country, nobody wants you here.",
         "Foreigners should not be allowed to vote in our elections.",
         "Muslims have no place in our town.",
@@ -246,7 +248,7 @@ CATEGORIES: tuple[Category, ...] = (
         "Women belong in the kitchen, not the council chamber.",
         "Send them back on the next boat.",
     )),
-    Category("stereotyping attacks", "identity_attack", (
+    Category("stereotyping attacks", "hostility", (
         "Typical Muslim, lying about everything.",
         "Of course he's Jewish, follow the money.",
         "Black people are just naturally criminal.",

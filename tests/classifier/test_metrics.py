@@ -73,3 +73,20 @@ def test_stream_prevalence_raises_the_threshold_where_positives_are_rarer() -> N
     # At 5% positives, the stream threshold flags far fewer of the negatives.
     assert (prob[y == 0] >= stream).mean() < (prob[y == 0] >= pooled).mean() / 3
     assert best_threshold(y, prob, prevalence=0.5) == pooled  # the data's own mix: unchanged
+
+
+def test_a_weak_label_flags_only_where_it_is_precise_on_the_stream() -> None:
+    from training.thresholds import MIN_WEAK_PRECISION, NEVER, precise_threshold
+
+    rng = np.random.default_rng(1)
+    y = np.r_[np.ones(200), np.zeros(800)] >= 0.5
+    prob = np.clip(np.r_[rng.normal(0.6, 0.2, 200), rng.normal(0.4, 0.2, 800)], 0, 1)
+    start = best_threshold(y, prob, prevalence=0.08)
+    threshold = precise_threshold(y, prob, start, 0.08)
+    assert threshold >= start
+    if threshold != NEVER:
+        flagged = prob >= threshold
+        tp, fp = (flagged & y).sum() * 0.08 / 0.2, (flagged & ~y).sum() * 0.92 / 0.8
+        assert tp / (tp + fp) >= MIN_WEAK_PRECISION
+    noise = rng.random(1000)  # a label that ranks at random is never precise: never flagged
+    assert precise_threshold(y, noise, 0.0, 0.08) == NEVER
