@@ -7,8 +7,14 @@ sees single letters or digits and the model sees no insult. Two rewrites, both c
   dot, hyphen, underscore) become one word ("i d i o t", "s-t-u-p-i-d", "U.S.A" -> "USA");
 - **digits and symbols for letters** inside a word that also has letters ("1d10t", "m0r0n",
   "$hit", "b!tch"): 0 1 3 4 5 7 @ $ ! read as o i e a s t a s i. Words with other digits
-  ("covid19", "A380"), a number after a name ("mp3"), numbers with a unit or ordinal ("10am", "2nd", "5km") and a leading "@"
-  (a mention) are left alone.
+  ("covid19", "A380"), a number after a name ("mp3") and numbers with a unit or ordinal
+  ("10am", "2nd", "5km") are left alone.
+
+Given the tokenizer's count of word pieces (``pieces``), two ambiguities are settled by which
+reading the vocabulary knows better: a spaced run that starts with "a" or "I" ("What a m o r o
+n") keeps that letter as a word of its own when the rest is no worse a word ("a moron", but
+"idiot" stays whole), and a word starting with "@" is read as letters only when that gives one
+known word ("@sshole"), so a mention ("@sam") stays a mention.
 
 Every character of the result keeps the index of the character it came from, so evidence found
 in the rewritten text maps back to offsets in the original.
@@ -17,8 +23,11 @@ in the rewritten text maps back to offsets in the original.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
+
+Pieces = Callable[[str], int]
 
 _SPACED = re.compile(r"(?<![^\W\d_])([^\W\d_])(?:([ ._-])[^\W\d_])(?:\2[^\W\d_])+(?![^\W\d_])")
 _WORD = re.compile(r"[\w@$!]+")
@@ -27,31 +36,46 @@ _UNIT = re.compile(r"\d+(?:st|nd|rd|th|am|pm|s|k|m|g|x|kg|km|mm|cm|ml|mb|gb|kb|m
                    re.IGNORECASE)
 
 
-def normalise(text: str) -> tuple[str, np.ndarray | None]:
+def normalise(text: str, pieces: Pieces | None = None) -> tuple[str, np.ndarray | None]:
     """The rewritten text and, per character of it, the index of its source character in
     ``text``; ``None`` when nothing was rewritten (the common case, at the cost of two scans)."""
-    if not _SPACED.search(text) and not any(_leet(m.group(0)) for m in _WORD.finditer(text)):
+    if not _SPACED.search(text) and not any(_leet(m.group(0), pieces) for m in _WORD.finditer(text)):
         return text, None
     keep: list[tuple[str, int]] = []
     position = 0
     for match in _SPACED.finditer(text):
         keep.extend((c, i) for i, c in enumerate(text[position:match.start()], position))
-        keep.extend((c, i) for i, c in enumerate(match.group(0), match.start()) if c != match.group(2))
+        separator = match.group(2)
+        letters = [(c, i) for i, c in enumerate(match.group(0), match.start()) if c != separator]
+        if pieces is not None and _article_first(letters, separator, pieces):
+            keep.extend([letters[0], (" ", letters[0][1] + 1)])
+            letters = letters[1:]
+        keep.extend(letters)
         position = match.end()
     keep.extend((c, i) for i, c in enumerate(text[position:], position))
     joined = "".join(c for c, _ in keep)
     chars = list(joined)
     for match in _WORD.finditer(joined):
-        rewritten = _leet(match.group(0))
+        rewritten = _leet(match.group(0), pieces)
         if rewritten:
             chars[match.start():match.end()] = rewritten
     return "".join(chars), np.fromiter((i for _, i in keep), dtype=np.int64, count=len(keep))
 
 
-def _leet(word: str) -> str | None:
+def _article_first(letters: list[tuple[str, int]], separator: str, pieces: Pieces) -> bool:
+    """Whether a spaced run reads better as "a"/"I" followed by a word ("a m o r o n")."""
+    word = "".join(c for c, _ in letters)
+    if separator != " " or word[0] not in "aAI" or len(word) < 4:
+        return False
+    whole, rest = pieces(word), pieces(word[1:])
+    # "a" before a word is common; "I" (capital: the pronoun) rarer than a word starting with it
+    return whole > 1 and (rest <= whole if word[0] in "aA" else rest < whole)
+
+
+def _leet(word: str, pieces: Pieces | None = None) -> str | None:
     """``word`` with digits and symbols read as letters, or None when it is not such a word."""
     stripped = word.rstrip("!")  # "!" ends sentences; it stands for "i" only inside a word
-    if len(stripped) < 3 or stripped.startswith("@") or _UNIT.fullmatch(stripped):
+    if len(stripped) < 3 or _UNIT.fullmatch(stripped):
         return None
     letters = sum(c.isalpha() for c in stripped)
     if letters < 1 or letters == len(stripped) or "_" in stripped:
@@ -60,7 +84,10 @@ def _leet(word: str) -> str | None:
         return None
     if stripped[-1].isdigit() and stripped.rstrip("0123456789").isalpha():
         return None  # a name with a number after it: "mp3", "web3", "b12"
-    return "".join(LEET.get(c, c) for c in stripped) + word[len(stripped):]
+    rewritten = "".join(LEET.get(c, c) for c in stripped)
+    if stripped.startswith("@") and (pieces is None or pieces(rewritten.lower()) != 1):
+        return None  # a mention, unless it spells one known word
+    return rewritten + word[len(stripped):]
 
 
 def original_offsets(offsets: np.ndarray, origin: np.ndarray | None) -> np.ndarray:

@@ -7,6 +7,7 @@ tokens; each window keeps the index of its text and the character offsets of its
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,11 +48,14 @@ class WindowTokenizer:
         # The pad token's value never matters (padded positions are masked), only its range.
         pads = (self._tokenizer.token_to_id(t) for t in ("[PAD]", "<pad>"))
         self.pad_id = next((i for i in pads if i is not None), 0)
+        # Word pieces of one word, for the normaliser's choices between two readings
+        self._pieces = functools.lru_cache(maxsize=4096)(
+            lambda word: len(self._tokenizer.encode(word, add_special_tokens=False).ids))
 
     def windows(self, texts: Sequence[str]) -> list[Window]:
         """Windows of each text after ``moderation.normalise`` (so "i d i o t" is read as the
         word it spells), with offsets into the text as given."""
-        normalised = [normalise(text) for text in texts]
+        normalised = [normalise(text, self._pieces) for text in texts]
         encodings = self._tokenizer.encode_batch([text for text, _ in normalised])
         out: list[Window] = []
         for owner, (encoding, (_, origin)) in enumerate(zip(encodings, normalised, strict=True)):

@@ -56,3 +56,22 @@ def test_windows_read_the_normalised_text_with_original_offsets(tiny_base: Path)
     pieces = {text[s:e] for s, e in spaced.offsets.tolist() if e > s}
     assert "you" in pieces and "".join(sorted(pieces - {"you"})).replace(" ", "") != ""
     assert max(e for _, e in spaced.offsets.tolist()) == len(text)
+
+
+def test_the_vocabulary_settles_an_article_before_spaced_letters_and_a_leading_at(tiny_base: Path) -> None:
+    from moderation.windows import WindowTokenizer
+
+    # Word pieces as a vocabulary that knows "moron", "idiot" and "asshole" would count them.
+    known = {"moron", "idiot", "asshole"}
+
+    def pieces(word: str) -> int:
+        return 1 if word.lower() in known else len(word)
+
+    assert normalise("What a m o r o n this is.", pieces)[0] == "What a moron this is."
+    assert normalise("You are an i d i o t.", pieces)[0] == "You are an idiot."
+    assert normalise("You absolute @sshole.", pieces)[0] == "You absolute asshole."
+    assert normalise("Thanks @sam4 and @anna!", pieces)[0] == "Thanks @sam4 and @anna!"
+    rewritten, origin = normalise("What a m o r o n", pieces)
+    assert origin is not None and "What a m o r o n"[origin[7]] == "m"
+    # The real tokenizer's vocabulary is what the scorer uses.
+    assert WindowTokenizer(tiny_base, 32, 8)._pieces("idiot") >= 1
