@@ -186,9 +186,18 @@ def render_model_card(model_dir: Path) -> str:
                       "are left out.", "",
                       "| label | subgroup | texts | positives | subgroup ROC-AUC | BPSN | BNSP |",
                       "|---|---|---|---|---|---|---|"]
+            old_bias = {(b["label"], b["subgroup"]): b
+                        for b in (previous.get("decisions") or {}).get("bias", [])}
             for b in decisions["bias"]:
+                o = old_bias.get((b["label"], b["subgroup"]), {})
+
+                def cell(key: str) -> str:
+                    return f"{_f(b[key])} ({_f(o[key])})" if key in o else _f(b[key])
+
                 lines.append(f"| {b['label']} | {b['subgroup']} | {b['texts']} | {b['positives']} | "
-                             f"{_f(b['subgroup_auc'])} | {_f(b['bpsn'])} | {_f(b['bnsp'])} |")
+                             f"{cell('subgroup_auc')} | {cell('bpsn')} | {cell('bnsp')} |")
+            if old_bias:
+                lines += ["", f"In brackets: {version} on the same texts."]
     functional = _read(model_dir / FUNCTIONAL_FILE)
     if functional:
         old = {c["name"]: c for c in (previous.get("functional") or {}).get("categories", [])}
@@ -240,6 +249,10 @@ def render_model_card(model_dir: Path) -> str:
         lines.append(f"- Experimental labels (fewer than 100 training examples): {', '.join(experimental)}.")
     if untested:
         lines.append(f"- Not measured (no validation labels): {', '.join(untested)}.")
+    never = [label.name for label in info.labels if label.threshold >= 1.0]
+    if never:
+        lines.append(f"- Scored but never flagged by default (too weak to be precise at its stream "
+                     f"share; a policy file can set a review threshold): {', '.join(never)}.")
     return "\n".join(lines) + "\n"
 
 
