@@ -7,8 +7,8 @@ sees single letters or digits and the model sees no insult. Two rewrites, both c
   dot, hyphen, underscore) become one word ("i d i o t", "s-t-u-p-i-d", "U.S.A" -> "USA");
 - **digits and symbols for letters** inside a word that also has letters ("1d10t", "m0r0n",
   "$hit", "b!tch"): 0 1 3 4 5 7 @ $ ! read as o i e a s t a s i. Words with other digits
-  ("covid19", "A380"), a number after a name ("mp3") and numbers with a unit or ordinal
-  ("10am", "2nd", "5km") are left alone.
+  ("covid19", "A380"), a number after a name ("mp3"), numbers with a unit, ordinal or currency
+  ("10am", "2nd", "33ft", "$7K") and links are left alone.
 
 Given the tokenizer's count of word pieces (``pieces``), two ambiguities are settled by which
 reading the vocabulary knows better: a spaced run that starts with "a" or "I" ("What a m o r o
@@ -32,14 +32,15 @@ Pieces = Callable[[str], int]
 _SPACED = re.compile(r"(?<![^\W\d_])([^\W\d_])(?:([ ._-])[^\W\d_])(?:\2[^\W\d_])+(?![^\W\d_])")
 _WORD = re.compile(r"[\w@$!]+")
 LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
-_UNIT = re.compile(r"\d+(?:st|nd|rd|th|am|pm|s|k|m|g|x|kg|km|mm|cm|ml|mb|gb|kb|mph|hrs?|v)?",
-                   re.IGNORECASE)
+# A number with a short unit, ordinal or currency ("33ft", "10am", "2nd", "$7K"), never a word
+_NUMBER = re.compile(r"\$?\d+[a-z]{0,3}", re.IGNORECASE)
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 
 
 def normalise(text: str, pieces: Pieces | None = None) -> tuple[str, np.ndarray | None]:
     """The rewritten text and, per character of it, the index of its source character in
     ``text``; ``None`` when nothing was rewritten (the common case, at the cost of two scans)."""
-    if not _SPACED.search(text) and not any(_leet(m.group(0), pieces) for m in _WORD.finditer(text)):
+    if not _SPACED.search(text) and not any(_leet(m.group(0), pieces) for m in _words(text)):
         return text, None
     keep: list[tuple[str, int]] = []
     position = 0
@@ -55,11 +56,18 @@ def normalise(text: str, pieces: Pieces | None = None) -> tuple[str, np.ndarray 
     keep.extend((c, i) for i, c in enumerate(text[position:], position))
     joined = "".join(c for c, _ in keep)
     chars = list(joined)
-    for match in _WORD.finditer(joined):
+    for match in _words(joined):
         rewritten = _leet(match.group(0), pieces)
         if rewritten:
             chars[match.start():match.end()] = rewritten
     return "".join(chars), np.fromiter((i for _, i in keep), dtype=np.int64, count=len(keep))
+
+
+def _words(text: str) -> list[re.Match[str]]:
+    """Candidate words outside links (a link's letters and digits are an address, not words)."""
+    links = [m.span() for m in _URL.finditer(text)]
+    return [m for m in _WORD.finditer(text)
+            if not any(start <= m.start() < end for start, end in links)]
 
 
 def _article_first(letters: list[tuple[str, int]], separator: str, pieces: Pieces) -> bool:
@@ -75,8 +83,10 @@ def _article_first(letters: list[tuple[str, int]], separator: str, pieces: Piece
 def _leet(word: str, pieces: Pieces | None = None) -> str | None:
     """``word`` with digits and symbols read as letters, or None when it is not such a word."""
     stripped = word.rstrip("!")  # "!" ends sentences; it stands for "i" only inside a word
-    if len(stripped) < 3 or _UNIT.fullmatch(stripped):
+    if len(stripped) < 3 or _NUMBER.fullmatch(stripped):
         return None
+    if "!" in stripped and not re.fullmatch(r"(?:[^!]|(?<=[^\W\d_])!(?=[^\W\d_A-Z]))+", stripped):
+        return None  # "!" reads as "i" only alone between letters ("b!tch"), not "kids!!lets", "White!At"
     letters = sum(c.isalpha() for c in stripped)
     if letters < 1 or letters == len(stripped) or "_" in stripped:
         return None

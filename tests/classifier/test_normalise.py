@@ -75,3 +75,12 @@ def test_the_vocabulary_settles_an_article_before_spaced_letters_and_a_leading_a
     assert origin is not None and "What a m o r o n"[origin[7]] == "m"
     # The real tokenizer's vocabulary is what the scorer uses.
     assert WindowTokenizer(tiny_base, 32, 8)._pieces("idiot") >= 1
+
+
+@pytest.mark.parametrize("text", [
+    "See https://youtu.be/7qQMzoKXv5Q and www.example.com/a1b3 for the video.",
+    "The mast is 33ft tall and cost $7K, or $1m with the road.",
+    "Great game for the kids!!!!lets go again. White!At last.",
+])
+def test_links_numbers_and_exclamations_are_not_read_as_letters(text: str) -> None:
+    assert normalise(text) == (text, None)
