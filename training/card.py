@@ -251,8 +251,9 @@ def render_model_card(model_dir: Path) -> str:
         lines.append(f"- Not measured (no validation labels): {', '.join(untested)}.")
     never = [label.name for label in info.labels if label.threshold >= 1.0]
     if never:
-        lines.append(f"- Scored but never flagged by default (too weak to be precise at its stream "
-                     f"share; a policy file can set a review threshold): {', '.join(never)}.")
+        lines.append(f"- Scored but never flagged by default (too weak, or measured on too few "
+                     f"validation positives, to be precise at its stream share; a policy file can "
+                     f"set a review threshold): {', '.join(never)}.")
     return "\n".join(lines) + "\n"
 
 

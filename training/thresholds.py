@@ -3,8 +3,9 @@
 Each label gets a Platt scale and bias, then the review threshold that maximises F1 on a
 comment stream where the label has its ``stream_prevalence`` (``moderation.labels``): the
 validation texts re-weighted from their own mix to that share. Labels the project does not
-define keep the plain F1 optimum on validation. A weak label (``WEAK_AUC``) must also be
-precise where it flags (``precise_threshold``).
+define keep the plain F1 optimum on validation. A weak label (``WEAK_AUC``) or one with few
+validation positives (``FEW_POSITIVES``) must also be precise where it flags
+(``precise_threshold``).
 
 ``python -m training.thresholds MODEL_DIR`` does it again for a trained model on its recipe's
 validation split (after a change to the stream shares), and rewrites its metrics and card.
@@ -62,7 +63,7 @@ def tune_thresholds(model_dir: Path, val_ex: Sequence[Example], batch_size: int,
         prevalence = known.stream_prevalence if known else None
         probs = sigmoid(scale * logits[rows, i] + bias)
         threshold = best_threshold(y, probs, prevalence=prevalence)
-        if roc_auc(y, probs) < WEAK_AUC:
+        if roc_auc(y, probs) < WEAK_AUC or positives < FEW_POSITIVES:
             threshold = precise_threshold(y, probs, threshold, prevalence)
         tuned.append(replace(label, scale=scale, bias=bias, threshold=round(threshold, 4)))
     info = replace(info, labels=tuple(tuned))
@@ -86,6 +87,10 @@ DECISIONS_FILE = "decisions.json"
 # it flags on the stream shows it. Measured on 0.2.0: incivility (0.67) at its F1 optimum sent
 # 17% of Unhealthy Conversations' calm comments to review on its own.
 WEAK_AUC = 0.75
+# So is a label whose threshold would rest on this few validation positives: on 0.2.0,
+# thought_terminating_cliche (8) and slogans (13) had F1 optima at 0.014 and 0.049, flagging
+# 1.4% of calm reader comments at a precision of 2% and 16%.
+FEW_POSITIVES = 20
 MIN_WEAK_PRECISION = 0.5
 NEVER = 1.0  # the threshold of a label that cannot reach that precision: scored, never flagged
 
