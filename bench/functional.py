@@ -24,6 +24,11 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from moderation.policy import Policy
+    from moderation.scorer import Scorer
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -318,7 +323,7 @@ def correct(expect: str, flags: list[str], groups: dict[str, list[str]]) -> bool
     return expect in flags
 
 
-def run(scorer, policy=None) -> list[Result]:  # type: ignore[no-untyped-def]
+def run(scorer: Scorer, policy: Policy | None = None) -> list[Result]:
     """Every category scored in one batch; decisions from ``policy`` or the model's thresholds."""
     from moderation.policy import model_policy
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from moderation.errors import DataError
+from moderation.labels import BY_NAME
 
 _TRUE = {"true", "yes", "y"}
 _FALSE = {"false", "no", "n"}
@@ -343,8 +344,6 @@ def infer_labels(example: Example, groups: Mapping[str, Sequence[str]]) -> Examp
     attack or profanity. Other negatives are not inferred: a text with no known technique may
     still use one the file does not annotate.
     """
-    from moderation.labels import BY_NAME
-
     labels = dict(example.labels)
     for group, members in groups.items():
         if group not in members:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from moderation.labelled import Example
 from moderation.labels import HOSTILITY
@@ -49,6 +50,7 @@ clown clowns fool fools imbecile cretin pathetic worthless scum trash garbage je
 halfwit dimwit fuck fucking fucked shit bullshit bitch bitches bastard asshole arsehole crap damn
 dick piss pissed slut whore cunt hate vermin parasites animals savages rats pig pigs ugly
 disgusting kill die""".split())
+T = TypeVar("T")
 LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
 
 
@@ -92,7 +94,7 @@ OBFUSCATIONS: dict[str, Callable[[str, random.Random], str]] = {
 }
 
 
-def _pick(rng: random.Random, options: Sequence[str] | Sequence[int]):  # type: ignore[no-untyped-def]
+def _pick(rng: random.Random, options: Sequence[T]) -> T:
     return options[rng.randrange(len(options))]
 
 

@@ -124,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="where the recipe's datasets are (default: as trained)")
     args = parser.parse_args(argv)
     settings = json.loads((args.model / "training_config.json").read_text())
-    log = lambda message: print(message, file=sys.stderr)  # noqa: E731
+    def log(message: str) -> None:
+        print(message, file=sys.stderr)
+
     val = validation_split(args.model, settings["recipe"], args.data_dir, log)
     groups = read_model_info(args.model).groups
     tune_thresholds(args.model, [infer_labels(ex, groups) for ex in val], settings["batch_size"], log)

@@ -15,7 +15,7 @@ data only: the model's behaviour on such cases is measured by the functional sui
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from moderation.labelled import Example, LoadReport
@@ -313,7 +313,3 @@ RECIPE = DatasetRecipe(
           "apart from these templates).",
     folder=False,
 )
-
-
-def kinds() -> Iterator[str]:
-    yield from (kind for kind, _, _ in KINDS)
