@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from moderation.identity import SUBGROUPS, mentions
 from moderation.labelled import Example
+from moderation.labels import HOSTILITY, PROPAGANDA
 from moderation.metrics import (
     average_precision,
     char_set,
@@ -70,7 +72,7 @@ def evaluate(scorer: Scorer, examples: Sequence[Example],
     """
     if raw is None:
         raw = scorer.raw_batch([ex.text for ex in examples])
-    probs = np.stack([scorer.calibrate(r.logits) for r in raw]) if raw else np.zeros((0, 0))
+    probs = _probabilities(scorer, raw)
     report = EvalReport(model=scorer.info.name, examples=len(examples))
     for i, label in enumerate(scorer.info.labels):
         rows = [k for k, ex in enumerate(examples) if label.name in ex.labels]
@@ -111,6 +113,13 @@ def evaluate(scorer: Scorer, examples: Sequence[Example],
             )
         )
     return report
+
+
+def _probabilities(scorer: Scorer, raw: Sequence[RawOutput]) -> np.ndarray:
+    """Calibrated scores, one row per text (texts x labels)."""
+    if not raw:
+        return np.zeros((0, len(scorer.info.labels)))
+    return np.stack([scorer.calibrate(r.logits) for r in raw])
 
 
 def evaluate_by_source(scorer: Scorer, examples: Sequence[Example],
@@ -198,15 +207,13 @@ class DecisionRates:
 def decision_rates(scorer: Scorer, examples: Sequence[Example],
                    raw: Sequence[RawOutput] | None = None) -> list[DecisionRates]:
     """Per source, review and catch rates at the model's thresholds (see ``DecisionRates``)."""
-    from moderation.labels import HOSTILITY, PROPAGANDA
-
     if raw is None:
         raw = scorer.raw_batch([ex.text for ex in examples])
     thresholds = np.array([label.threshold for label in scorer.info.labels])
-    flagged = np.stack([scorer.calibrate(r.logits) >= thresholds for r in raw]) if raw else np.zeros((0, 0), bool)
+    flagged = _probabilities(scorer, raw) >= thresholds
     group = np.array([label.group == PROPAGANDA for label in scorer.info.labels])
-    any_flag = flagged.any(axis=1) if len(flagged) else np.zeros(0, bool)
-    technique_flag = flagged[:, group].any(axis=1) if len(flagged) else np.zeros(0, bool)
+    any_flag = flagged.any(axis=1)
+    technique_flag = flagged[:, group].any(axis=1)
 
     def share(mask: np.ndarray, hits: np.ndarray) -> float | None:
         return float(hits[mask].mean()) if mask.any() else None
@@ -215,12 +222,12 @@ def decision_rates(scorer: Scorer, examples: Sequence[Example],
     # calm: flagging it is right.
     members = scorer.info.groups.get(HOSTILITY, [])
     uncivil = np.array([any(ex.labels.get(m, 0.0) >= 0.5 for m in members) for ex in examples], dtype=bool)
+    hostility = np.array([ex.labels.get(HOSTILITY, np.nan) for ex in examples], dtype=float)
+    propaganda = np.array([ex.labels.get(PROPAGANDA, np.nan) for ex in examples], dtype=float)
+    source_of = np.array([ex.source for ex in examples], dtype=object)
     rows = []
-    sources = sorted({ex.source for ex in examples})
-    for source in sources:
-        mine = np.array([ex.source == source for ex in examples])
-        hostility = np.array([ex.labels.get(HOSTILITY, np.nan) for ex in examples], dtype=float)
-        propaganda = np.array([ex.labels.get(PROPAGANDA, np.nan) for ex in examples], dtype=float)
+    for source in sorted(set(source_of)):
+        mine = source_of == source
         calm = mine & (hostility < 0.5) & ~(propaganda >= 0.5) & ~uncivil
         hostile = mine & (hostility >= 0.5)
         techniques = mine & (propaganda >= 0.5)
@@ -274,10 +281,9 @@ def identity_bias(scorer: Scorer, examples: Sequence[Example], raw: Sequence[Raw
     """Per identity subgroup named in ``examples`` (``moderation.identity``), the three bias
     AUCs for each of ``labels``; subgroups with fewer than ``BIAS_MIN_CLASS`` positives or
     negatives are left out."""
-    from moderation.identity import SUBGROUPS, mentions
-
     if raw is None:
         raw = scorer.raw_batch([ex.text for ex in examples])
+    probs = _probabilities(scorer, raw)
     names = scorer.info.label_names
     named = [mentions(ex.text) for ex in examples]
     rows = []
@@ -287,7 +293,7 @@ def identity_bias(scorer: Scorer, examples: Sequence[Example], raw: Sequence[Raw
         i = names.index(label)
         known = [k for k, ex in enumerate(examples) if label in ex.labels]
         y = np.array([examples[k].labels[label] >= 0.5 for k in known])
-        p = np.array([scorer.calibrate(raw[k].logits)[i] for k in known])
+        p = probs[known, i]
         for subgroup in SUBGROUPS:
             inside = np.array([subgroup in named[k] for k in known])
             positives = int((y & inside).sum())

@@ -69,6 +69,15 @@ def expected_calibration_error(y: np.ndarray, prob: np.ndarray, bins: int = 10) 
     return float(error)
 
 
+def stream_weights(y: np.ndarray, prevalence: float | None) -> tuple[float, float]:
+    """Weights of a positive and a negative example that turn ``y``'s mix into a stream where
+    ``prevalence`` of the texts are positive (1 and 1 when ``prevalence`` is None)."""
+    if prevalence is None:
+        return 1.0, 1.0
+    share = float(np.mean(np.asarray(y) >= 0.5))
+    return prevalence / share, (1 - prevalence) / (1 - share)
+
+
 def best_threshold(y: np.ndarray, prob: np.ndarray, default: float = 0.5,
                    prevalence: float | None = None) -> float:
     """The threshold that maximises F1 (midway between neighbouring scores, for stability).
@@ -84,10 +93,7 @@ def best_threshold(y: np.ndarray, prob: np.ndarray, default: float = 0.5,
     order = np.argsort(-prob, kind="mergesort")
     sorted_prob = np.asarray(prob)[order]
     hits = y[order]
-    w_pos = w_neg = 1.0
-    if prevalence is not None:
-        share = hits.mean()
-        w_pos, w_neg = prevalence / share, (1 - prevalence) / (1 - share)
+    w_pos, w_neg = stream_weights(y, prevalence)
     tp = np.cumsum(hits) * w_pos
     fp = np.cumsum(~hits) * w_neg
     f1 = 2 * tp / (tp + fp + hits.sum() * w_pos)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from moderation.labelled import Example
+from moderation.metrics import stream_weights
 from moderation.labels import BY_NAME
 from moderation.modeldir import read_model_info, write_json, write_model_info
 
@@ -100,9 +101,7 @@ def precise_threshold(y: np.ndarray, probs: np.ndarray, start: float,
     """The lowest threshold from ``start`` up whose precision, on a stream where positives have
     ``prevalence`` (else as in ``y``), reaches ``MIN_WEAK_PRECISION`` while it still flags at
     least ``MIN_TO_TUNE`` positives; ``NEVER`` if none does."""
-    share = float(y.mean())
-    prevalence = share if prevalence is None else prevalence
-    w_pos, w_neg = prevalence / share, (1 - prevalence) / (1 - share)
+    w_pos, w_neg = stream_weights(y, prevalence)
     for threshold in np.unique(np.r_[start, probs[probs >= start]]):
         flagged = probs >= threshold
         hits = int((flagged & y).sum())
