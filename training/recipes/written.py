@@ -268,12 +268,146 @@ def _hitlerum(rng: random.Random) -> str:
 def _whataboutism(rng: random.Random) -> str:
     other = _pick(rng, ("the other party", "the last council", "the opposition", "his predecessor"))
     wrong = _pick(rng, ("expenses scandal", "broken promises", "secret deals", "lies about the budget"))
-    form = rng.randrange(3)
+    form = rng.randrange(6)
     if form == 0:
         return f"And what about {other}'s {wrong}? Nobody here mentions that."
+    if form == 3:
+        return f"Strange that the paper had nothing to say when {other} did the same. Selective outrage."
+    if form == 4:
+        return f"You lot cry about this, yet {other} got away with {_pick(rng, ('far worse', 'exactly the same', 'much more'))}."
+    if form == 5:
+        return f"Where was all this anger during {other}'s {wrong}? Thought so."
     if form == 1:
         return f"Funny how no one complained about {other}'s {wrong} at the time."
     return f"Before you criticise this, explain {other}'s {wrong}."
+
+
+HISTORY_SUBJECTS = ("the Second World War", "the Blitz", "the D-Day landings", "the Holocaust",
+                    "the liberation of the camps", "the Nuremberg trials", "the rise of fascism",
+                    "the resistance in occupied France", "the Berlin airlift", "the evacuation of children")
+HISTORY_PLACES = ("the war memorial", "the county archive", "the local museum", "the village hall",
+                  "the library", "the old airfield", "the cathedral crypt")
+
+
+def _history(rng: random.Random) -> str:
+    subject = _pick(rng, HISTORY_SUBJECTS)
+    figure = _pick(rng, ("Hitler", "Goebbels", "Himmler", "Mussolini", "Churchill", "Stalin"))
+    form = rng.randrange(7)
+    if form == 0:
+        return f"There is a talk about {subject} at {_pick(rng, HISTORY_PLACES)} on Thursday evening."
+    if form == 1:
+        return f"My {_pick(rng, ('great-uncle', 'grandmother', 'neighbour', 'father'))} remembered {subject} and wrote it all down."
+    if form == 2:
+        return f"The new biography of {figure} is long but carefully researched."
+    if form == 3:
+        return f"Pupils from the {_pick(rng, PLACES)} school visited {_pick(rng, HISTORY_PLACES)} to learn about {subject}."
+    if form == 4:
+        return f"A good article. {subject[0].upper()}{subject[1:]} still shapes how older people here see Europe."
+    if form == 5:
+        return f"The exhibition shows the propaganda posters {figure}'s government printed, with notes on how they worked."
+    return f"We laid flowers at {_pick(rng, HISTORY_PLACES)} for the soldiers who fought the Nazis."
+
+
+SLURS_QUOTED = ("vermin", "scum", "animals", "freaks", "invaders", "parasites", "savages", "filth")
+
+
+def _quotation(rng: random.Random) -> str:
+    adj, plural = _pick(rng, GROUPS)
+    slur = _pick(rng, SLURS_QUOTED)
+    speaker = _pick(rng, ("a caller on the radio", "one poster", "the flyer", "a man at the bus stop",
+                          "a reply under the article", "the anonymous letter"))
+    form = rng.randrange(6)
+    if form == 0:
+        return (f"Yesterday {speaker} called {plural} \"{slur}\". I have reported it, and "
+                f"{_pick(rng, ('I hope it comes down', 'the site should act', 'shame on whoever agreed'))}.")
+    if form == 1:
+        return f"\"{plural[0].upper()}{plural[1:]} are {slur}\" is hate speech, plain and simple, and it has no place here."
+    if form == 2:
+        return (f"A {adj} {_pick(rng, ROLES)} in our {_pick(rng, PLACES)} was told \"{_pick(rng, ('you are not one of us', 'leave or else', 'nobody wants your kind'))}\". "
+                "We stand with her.")
+    if form == 3:
+        return f"The word \"{_pick(rng, INSULTS)}\" in the headline was unfair to the residents, and the paper should correct it."
+    if form == 4:
+        return f"Why did {speaker} get away with saying {plural} are {slur}? That is exactly what moderation is for."
+    return f"Screenshots show {speaker} calling the reporter a \"{_pick(rng, INSULTS)}\". Disappointing and petty."
+
+
+SWEARS = ("Shit", "Damn", "Bloody hell", "Fuck me", "Holy crap", "Jesus Christ", "Crikey, bloody")
+SWEAR_EVENTS = ("the queue at the tip was an hour long", "I dropped my phone in the harbour",
+                "the pub quiz went to a tie-break", "the roof leaked again", "the ferry sailed without us",
+                "the team won on penalties", "the frost killed my tomatoes", "my bike got a puncture")
+
+
+def _profanity(rng: random.Random) -> str:
+    event = _pick(rng, SWEAR_EVENTS)
+    form = rng.randrange(5)
+    if form == 0:
+        return f"{_pick(rng, SWEARS)}, {event}."
+    if form == 1:
+        return f"{event[0].upper()}{event[1:]}. {_pick(rng, ('Fucking typical', 'Bloody typical', 'Shit happens', 'Damn it'))}."
+    if form == 2:
+        return f"What a {_pick(rng, ('shit', 'crap', 'bloody', 'fucking'))} week: {event}."
+    if form == 3:
+        return f"The {_pick(rng, ('roads', 'buses', 'drains', 'bins'))} round here are {_pick(rng, ('shit', 'crap', 'fucked', 'bloody awful'))} this winter."
+    return f"{_pick(rng, ('Hell yes', 'Fuck yes', 'Damn right', 'Bloody brilliant'))}, {event}!"
+
+
+def _veiled_threat(rng: random.Random) -> str:
+    target = _pick(rng, ("reporter", "councillor", "mate", "Mr Editor", "love", "sunshine"))
+    form = rng.randrange(7)
+    if form == 0:
+        return f"Nice {_pick(rng, ('house', 'shop', 'garden', 'van'))} you have, {target}. Shame if it caught fire."
+    if form == 1:
+        return f"We have your address now, {target}. Think about that before the next article."
+    if form == 2:
+        return f"Accidents happen to people who {_pick(rng, ('ask too many questions', 'write stories like this', 'cross the wrong people'))}."
+    if form == 3:
+        return f"Your kids walk past my {_pick(rng, ('house', 'garage', 'shop'))} every morning, {target}. Just saying."
+    if form == 4:
+        return f"Keep it up, {target}, and you'll find out what we do to people like you."
+    if form == 5:
+        return f"I'd be careful walking to the car park tonight if I were you, {target}."
+    return f"I am going to {_pick(rng, ('smash your face in', 'put you in a wheelchair', 'cut you', 'kill you'))} when I find you, {target}."
+
+
+STEREOTYPES = ("are all thieves", "cannot be trusted with money", "are born liars", "are all on benefits",
+               "are too stupid to hold a job", "are criminals by nature", "only breed and take",
+               "will stab you in the back")
+
+
+def _stereotype(rng: random.Random) -> str:
+    adj, plural = _pick(rng, GROUPS)
+    form = rng.randrange(4)
+    if form == 0:
+        return f"{plural[0].upper()}{plural[1:]} {_pick(rng, STEREOTYPES)}."
+    if form == 1:
+        return f"What do you expect, he is {_a(adj)} {_pick(rng, ROLES)}. They {_pick(rng, STEREOTYPES)}."
+    if form == 2:
+        return f"Every {adj} I have met {_pick(rng, ('lies', 'steals', 'cheats', 'scrounges'))}. That says it all."
+    return f"Never hire {plural}, they {_pick(rng, STEREOTYPES)}."
+
+
+TARGETS_PUBLIC = ("this defence secretary", "that so-called expert", "the foreign minister",
+                  "this general", "the ambassador", "that pundit", "the think-tank crowd")
+NICKNAMES = ("warmongering clowns", "neocon hacks", "paid shills", "bootlickers", "spineless puppets",
+             "lying hacks", "drooling hawks")
+
+
+def _political_name_calling(rng: random.Random) -> str:
+    who = _pick(rng, TARGETS_PUBLIC)
+    form = rng.randrange(5)
+    if form == 0:
+        return (f"{who[0].upper()}{who[1:]} is a {_pick(rng, ('warmonger', 'puppet', 'liar', 'stooge'))} "
+                f"and worse than {_pick(rng, NAZI_FIGURES)}. {_pick(rng, ('Go home.', 'Nobody wants you here.', 'Pack up and leave.'))}")
+    if form == 1:
+        return f"The {_pick(rng, NICKNAMES)} in the press are salivating at the thought of another war."
+    if form == 2:
+        return (f"So {who} flies in to stir up trouble again. These {_pick(rng, NICKNAMES)} "
+                "can't even fix their own country.")
+    if form == 3:
+        return f"Listen to {who} and his {_pick(rng, NICKNAMES)}: all lies, all the time."
+    return (f"Another speech from {who}, another load of garbage from the {_pick(rng, NICKNAMES)}. "
+            "Who pays these people?")
 
 
 _ALL_CALM = dict.fromkeys(DEFAULT_LABELS, 0.0)
@@ -291,13 +425,23 @@ KINDS = (
     ("insult", _insult, {HOSTILITY: 1.0, "insult": 1.0, "identity_attack": 0.0, "threat": 0.0}),
     ("reductio ad hitlerum", _hitlerum, {PROPAGANDA: 1.0, "reductio_ad_hitlerum": 1.0}),
     ("whataboutism", _whataboutism, {PROPAGANDA: 1.0, "whataboutism": 1.0}),
+    ("history", _history, _ALL_CALM),
+    ("quotation to condemn", _quotation, _ALL_CALM),
+    ("profanity without a target", _profanity,
+     {HOSTILITY: 1.0, "profanity": 1.0, "insult": 0.0, "threat": 0.0, "identity_attack": 0.0,
+      PROPAGANDA: 0.0}),
+    ("veiled and direct threats", _veiled_threat, {HOSTILITY: 1.0, "threat": 1.0, "identity_attack": 0.0}),
+    ("stereotyping", _stereotype, {HOSTILITY: 1.0, "identity_attack": 1.0, "threat": 0.0}),
+    ("political name calling", _political_name_calling,
+     {HOSTILITY: 1.0, "insult": 1.0, "threat": 0.0, PROPAGANDA: 1.0, "name_calling": 1.0}),
 )
 
 RECIPE = DatasetRecipe(
     name=NAME,
     licence="Apache-2.0 (written for this project)",
-    taught="calm identity mentions, counter-speech, negation, everyday complaints; threats, "
-           "exclusion, insults, reductio ad hitlerum, whataboutism",
+    taught="calm identity mentions, counter-speech, quotation to condemn, negation, everyday "
+           "complaints, plain history; threats, exclusion, stereotyping, insults, untargeted "
+           "profanity, political name calling, reductio ad hitlerum, whataboutism",
     mapping={
         "identity neutral / positive, everyday": "every label 0",
         "counter-speech, negation": "hostility and its labels 0 (propaganda unknown)",
@@ -305,6 +449,10 @@ RECIPE = DatasetRecipe(
         "exclusion, dehumanisation": "hostility 1, identity_attack 1, threat 0",
         "insult": "hostility 1, insult 1",
         "reductio ad hitlerum / whataboutism": "propaganda 1 and the technique 1",
+        "history, quotation to condemn": "every label 0",
+        "profanity without a target": "hostility 1, profanity 1, insult, threat, identity_attack 0",
+        "veiled threats, stereotyping": "hostility 1, threat 1 / identity_attack 1",
+        "political name calling": "hostility 1, insult 1, propaganda 1, name_calling 1",
     },
     load=load,
     cap=PER_KIND * len(KINDS),
