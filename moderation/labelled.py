@@ -14,6 +14,12 @@ A small mapping file (JSON or TOML) renames the user's columns onto our labels::
     OFF = 1
     NOT = 0
 
+In JSONL a row may leave out labels (they are unknown for that row) and name labels the first
+row does not. ``id`` and ``thread`` are carried along, never read as labels. A row may list its
+own ``span_labels``: the labels whose evidence its ``spans`` mark completely (a moderator who
+marked the insult in one comment said nothing about its threat tokens); without it, a row with
+``spans`` takes the file's span labels.
+
 Labels a file does not annotate are *unknown*, not negative: ``Example.labels`` holds only the
 known ones and the loss is masked for the rest. A source column mapped onto several of our
 labels is a merged category: a positive row says one of them applies but not which, so its
@@ -241,7 +247,9 @@ def load_labelled(
             "name it in a mapping file (text = \"...\")"
         )
     list_mode = "labels" in first and isinstance(first["labels"], list)
-    columns = _label_columns(first, mapping, allowed, report, list_mode)
+    # every row's keys, not the first row's: a JSONL row may name a label the first one leaves out
+    keys = dict.fromkeys(key for _, row in rows for key in row)
+    columns = _label_columns(keys, mapping, allowed, report, list_mode)
     listed: set[str] = set()
     if list_mode:
         for _, row in rows:
@@ -295,7 +303,14 @@ def load_labelled(
                 continue
         span_labels: frozenset[str] = frozenset()
         if has_spans:
-            span_labels = file_span_labels if allowed is None else file_span_labels & allowed
+            own = row.get("span_labels")
+            if own is not None:
+                if not isinstance(own, list) or not all(isinstance(x, str) for x in own):
+                    raise DataError(f"{where}: span_labels must be a list of label names")
+                row_span_labels = frozenset(own) | {s.label for s in spans}
+            else:
+                row_span_labels = file_span_labels
+            span_labels = row_span_labels if allowed is None else row_span_labels & allowed
             for s in spans:  # a text with evidence for a label carries that label
                 labels.setdefault(s.label, 1.0)
         examples.append(Example(text, labels, tuple(spans), span_labels, source=path.stem))
@@ -303,16 +318,16 @@ def load_labelled(
 
 
 def _label_columns(
-    first: Mapping[str, Any],
+    keys: Mapping[str, Any],
     mapping: ColumnMapping,
     allowed: set[str] | None,
     report: LoadReport,
     list_mode: bool,
 ) -> dict[str, tuple[str, ...]]:
     """Source column -> target labels, for the columns of this file."""
-    reserved = {mapping.text, "spans", "labels", "id"}
+    reserved = {mapping.text, "spans", "span_labels", "labels", "id", "thread"}
     columns: dict[str, tuple[str, ...]] = {}
-    for column in first:
+    for column in keys:
         if column in reserved:
             continue
         targets = mapping.labels.get(column)
@@ -329,7 +344,7 @@ def _label_columns(
             report.ignored_columns.add(column)
             continue
         columns[column] = kept if len(targets) > 1 else kept[:1]
-    missing = set(mapping.labels) - set(first)
+    missing = set(mapping.labels) - set(keys)
     if missing:
         raise DataError(f"mapping names column(s) not in the file: {', '.join(sorted(missing))}")
     return columns

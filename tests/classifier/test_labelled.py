@@ -116,3 +116,29 @@ def test_split_is_deterministic_and_keeps_rare_labels_on_both_sides() -> None:
     assert 18 <= len(val1) <= 22 and len(train1) + len(val1) == 100
     assert any(e.labels["rare"] for e in val1) and any(e.labels["rare"] for e in train1)
     assert not {e.text for e in val1} & {e.text for e in train1}
+
+
+def test_jsonl_rows_name_their_own_labels_and_span_labels(tmp_path: Path) -> None:
+    # the shape of a moderator's decisions exported from the report: each row holds only the
+    # labels decided for it, plus the comment's id and thread, which are never labels
+    path = tmp_path / "decisions.jsonl"
+    rows = [
+        {"text": "calm words", "hostility": 0, "id": "a", "thread": "River news"},
+        {"text": "you clown", "insult": 1, "id": "b", "thread": "River news",
+         "spans": [{"start": 4, "end": 9, "label": "insult"}], "span_labels": ["insult"]},
+        {"text": "vile threat", "threat": 1, "hostility": 1, "id": "c", "thread": "River news",
+         "spans": [{"start": 0, "end": 4, "label": "hostility"}], "span_labels": ["hostility"]},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = LoadReport()
+    a, b, c = load_labelled(path, report=report)
+    assert a.labels == {"hostility": 0.0}  # insult and threat unknown, not negative
+    assert b.labels == {"insult": 1.0} and c.labels == {"threat": 1.0, "hostility": 1.0}
+    assert not report.ignored_columns
+    # each row's spans speak for its own span labels only: b says nothing of hostility tokens
+    assert b.span_labels == {"insult"} and c.span_labels == {"hostility"}
+    assert a.span_labels == frozenset()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({**rows[1], "span_labels": "insult"}) + "\n")
+    with pytest.raises(DataError, match=r"bad.jsonl:1: span_labels must be a list"):
+        load_labelled(bad)
