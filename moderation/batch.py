@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
+from moderation.encoding import decode
 from moderation.errors import ModerationError, ParseError
 from moderation.parsers import SNIFF_BYTES, expand_paths, failure_reason, jsontext
 from moderation.parsers import parse_stream, utf8_stream
-from moderation.parsers.clean import decode_bytes
 from moderation.policy import Policy
 from moderation.thread import Comment, Pingback, Thread
 
@@ -186,7 +186,7 @@ def _flat_kind(path: str, stream: BinaryIO, text_field: str) -> str | None:
         return _CSV_SUFFIXES[suffix]
     head = stream.read(SNIFF_BYTES)
     stream.seek(0)
-    text, _ = decode_bytes(head)
+    text = decode(head).text
     first = next((line for line in text.split("\n") if line.strip()), "")
     try:
         row, _ = jsontext.loads(first)
@@ -253,7 +253,7 @@ def _flat_events(
 def _jsonl_rows(stream: BinaryIO) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(line number, row or what is wrong with it)."""
     for number, raw in enumerate(stream, 1):
-        text, _ = decode_bytes(raw)  # undecodable bytes become U+FFFD
+        text = decode(raw).text  # undecodable bytes become U+FFFD
         if not text.strip():
             continue
         try:

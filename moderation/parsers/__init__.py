@@ -68,7 +68,7 @@ def detect_format(head: bytes, source: str) -> Format:
     raise ParseError(
         source,
         "unknown format: not a WXR, Disqus, WordPress HTML, Reddit JSON, thread JSON/JSONL "
-        "or copied-page text file; pass --format to force one",
+        "or copied-page text file; pass --input-format to force one",
     )
 
 
@@ -76,7 +76,7 @@ def get_format(name: str) -> Format:
     try:
         return formats()[name]
     except KeyError:
-        raise ParseError("--format", f"unknown format {name!r}; choose one of "
+        raise ParseError("--input-format", f"unknown format {name!r}; choose one of "
                          f"{', '.join(formats())}") from None
 
 
@@ -84,11 +84,11 @@ def utf8_stream(stream: BinaryIO) -> tuple[BinaryIO, list[str]]:
     """A seekable stream of the input as UTF-8, and the warnings decoding it gave.
 
     Every parser reads UTF-8; input in UTF-16 or UTF-32 (with a BOM or without: see
-    :func:`~moderation.parsers.clean.wide_encoding`) is decoded whole here and handed on as
-    UTF-8 with a BOM, which each parser takes before any encoding a file declares. Other
-    input is handed on as it is.
+    :func:`~moderation.encoding.wide_encoding`) is decoded whole here by
+    :func:`~moderation.encoding.decode` and handed on as UTF-8 with a BOM, which each parser
+    takes before any encoding a file declares. Other input is handed on as it is.
     """
-    from moderation.parsers.clean import decode_wide, wide_encoding
+    from moderation.encoding import Encoding, decode, wide_encoding
 
     if not stream.seekable():
         stream = io.BytesIO(stream.read())
@@ -97,9 +97,8 @@ def utf8_stream(stream: BinaryIO) -> tuple[BinaryIO, list[str]]:
     wide = wide_encoding(head)
     if wide is None:
         return stream, []
-    codec, bom = wide
-    text, warnings = decode_wide(stream.read()[bom:], codec)
-    return io.BytesIO(b"\xef\xbb\xbf" + text.encode("utf-8")), warnings
+    decoded = decode(stream.read(), encoding=Encoding(*wide))
+    return io.BytesIO(b"\xef\xbb\xbf" + decoded.text.encode("utf-8")), list(decoded.warnings)
 
 
 def parse_stream(stream: BinaryIO, source: str, format: str | None = None) -> Iterator[Thread]:

@@ -128,62 +128,6 @@ def html_to_text(fragment: str) -> str:
     return normalise(unescape(text))
 
 
-def decode_bytes(data: bytes) -> tuple[str, list[str]]:
-    """Decode input bytes as UTF-8 (BOM removed), or as UTF-16/32 when a BOM says so. Invalid
-    bytes become U+FFFD with a warning."""
-    warnings: list[str] = []
-    wide = wide_encoding(data[:4096])
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    elif wide is not None and wide[1]:
-        return decode_wide(data[wide[1]:], wide[0])
-    try:
-        return data.decode("utf-8"), warnings
-    except UnicodeDecodeError as exc:
-        text = data.decode("utf-8", errors="replace")
-        bad = text.count("\ufffd")
-        warnings.append(
-            f"invalid UTF-8 at byte {exc.start}: {bad} character(s) replaced with U+FFFD"
-        )
-        return text, warnings
-
-
-def wide_encoding(head: bytes) -> tuple[str, int] | None:
-    """``(codec, BOM length)`` when the bytes are UTF-16 or UTF-32, else None.
-
-    A byte-order mark says so; without one, the NUL bytes that ASCII characters (markup, JSON
-    punctuation, English text) leave in the same place of every code unit do. Text that is
-    mostly outside ASCII without a BOM is not recognised (it is read as UTF-8, with warnings).
-    """
-    for bom, codec in ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
-                       (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
-        if head.startswith(bom):
-            return codec, len(bom)
-    sample = head[:4096]
-    for width, zeros, codec in ((4, (1, 2, 3), "utf-32-le"), (4, (0, 1, 2), "utf-32-be"),
-                                (2, (1,), "utf-16-le"), (2, (0,), "utf-16-be")):
-        units = len(sample) // width
-        if units < 4:
-            continue
-        column = [sample[k:units * width:width].count(0) for k in range(width)]
-        if all(column[k] >= 0.7 * units for k in zeros) and \
-                sum(column[k] for k in range(width) if k not in zeros) <= 0.05 * units:
-            return codec, 0
-    return None
-
-
-def decode_wide(data: bytes, codec: str) -> tuple[str, list[str]]:
-    """UTF-16/32 text; a lone surrogate, an invalid code point or a cut-off code unit becomes
-    U+FFFD with a warning, so the text can be written and tokenized."""
-    text = data.decode(codec, errors="replace")
-    bad = text.count("\ufffd") - data.decode(codec, errors="ignore").count("\ufffd")
-    warnings = []
-    if bad:
-        warnings.append(f"invalid {codec.upper()} (lone surrogates or cut-off code units): "
-                        f"{bad} character(s) replaced with U+FFFD")
-    return text, warnings
-
-
 def url_host(url: str) -> str | None:
     """The host of a URL; None when there is none or the URL is broken (``http://[bad``,
     which urllib refuses with ValueError)."""

@@ -26,10 +26,10 @@ import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
 
+from moderation.encoding import decode
 from moderation.errors import ParseError
 from moderation.parsers import Format
 from moderation.parsers.clean import (
-    decode_bytes,
     html_to_text,
     normalise,
     parse_date,
@@ -67,13 +67,10 @@ _FURNITURE = re.compile(
     r"tags-links|post-tags|comments-area",
     re.IGNORECASE,
 )
-_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]+)""", re.IGNORECASE)
 _LI_TAG = re.compile(r"<li\b[^>]*>", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"""\b(class|id)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""",
                         re.IGNORECASE)
 _MAX_DEPTH = 2048  # libxml2's limit on nesting with huge_tree (XML_PARSE_HUGE)
-# Browsers read these labels as windows-1252 (WHATWG Encoding); so must we, for curly quotes.
-_AS_CP1252 = frozenset({"iso-8859-1", "iso8859-1", "latin1", "latin-1", "us-ascii", "ascii"})
 
 
 def sniff(head: bytes) -> bool:
@@ -82,7 +79,8 @@ def sniff(head: bytes) -> bool:
 
 
 def parse(stream: BinaryIO, source: str) -> Iterator[Thread]:
-    text, warnings = _decode(stream.read())
+    decoded = decode(stream.read(), "html")  # UTF-8 unless its <meta charset> names another
+    text, warnings = decoded.text, list(decoded.warnings)
     root, cut_short = _document(text, source)
     items = [li for li in root.iter("li") if _is_item(li)]
     if cut_short:
@@ -121,25 +119,6 @@ def blocks_from_html(fragment: str) -> tuple[Block, ...]:
         return ()
     wrapper = lxml.html.fragment_fromstring(fragment, create_parent="div")
     return tuple(_blocks(wrapper))
-
-
-# --- decoding -----------------------------------------------------------------------------
-
-
-def _decode(data: bytes) -> tuple[str, list[str]]:
-    """Text of the page: UTF-8 unless its ``<meta charset>`` names another encoding."""
-    declared = _CHARSET.search(data[:4096])
-    codec = declared.group(1).decode("ascii").lower() if declared else "utf-8"
-    if codec.replace("-", "").replace("_", "") == "utf8" or data.startswith(b"\xef\xbb\xbf"):
-        return decode_bytes(data)
-    codec = "cp1252" if codec in _AS_CP1252 else codec
-    try:
-        text = data.decode(codec, errors="replace")
-    except LookupError:
-        text, warnings = decode_bytes(data)
-        return text, [f"unknown charset {codec!r} in the page; read as UTF-8", *warnings]
-    bad = text.count("\ufffd")
-    return text, [f"{bad} byte(s) invalid in {codec}; replaced with U+FFFD"] if bad else []
 
 
 def _document(text: str, source: str) -> tuple[HtmlElement, bool]:

@@ -22,9 +22,9 @@ import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
+from moderation.encoding import decode
 from moderation.errors import ParseError
 from moderation.parsers import Format, jsontext
-from moderation.parsers.clean import decode_bytes
 from moderation.thread import Thread
 
 _LISTING = re.compile(rb'"kind"\s*:\s*"Listing"')
@@ -65,17 +65,22 @@ FORMAT = Format(
 def _read(lines: Iterator[tuple[int, bytes]], bad: list[tuple[int, str]]) -> Iterator[Thread]:
     """Threads from numbered lines; the first non-blank line tells JSONL from a JSON document."""
     for number, raw in lines:
-        text, warnings = decode_bytes(raw)
+        text, warnings = _decode(raw)
         if not text.strip():
             continue
         # Pretty-printed JSON opens with a lone "{" or "["; a list may also sit on one line.
         if text.lstrip().startswith("[") or text.strip() == "{":
-            whole, warnings = decode_bytes(raw + b"".join(r for _, r in lines))
+            whole, warnings = _decode(raw + b"".join(r for _, r in lines))
             yield from _document(whole, number, warnings, bad)
             return
         yield from _line(number, text, warnings, bad)
         for number, raw in lines:
-            yield from _line(number, *decode_bytes(raw), bad)
+            yield from _line(number, *_decode(raw), bad)
+
+
+def _decode(data: bytes) -> tuple[str, list[str]]:
+    decoded = decode(data)
+    return decoded.text, list(decoded.warnings)
 
 
 def _line(

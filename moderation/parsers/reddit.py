@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
+from moderation.encoding import decode
 from moderation.errors import ParseError
 from moderation.parsers import Format, jsontext
 from moderation.parsers.clean import (
-    decode_bytes,
     html_to_text,
     normalise,
     unescape,
@@ -42,7 +42,8 @@ def sniff(head: bytes) -> bool:
 
 
 def parse(stream: BinaryIO, source: str) -> Iterator[Thread]:
-    text, warnings = decode_bytes(stream.read())
+    decoded = decode(stream.read())
+    text, warnings = decoded.text, list(decoded.warnings)
     try:
         # Reply chains nest five JSON levels a reply: read deep ones too.
         data, replaced = jsontext.loads(text, max_depth=jsontext.DEEP)

@@ -53,9 +53,10 @@ from datetime import datetime
 from enum import Enum
 from typing import BinaryIO
 
+from moderation.encoding import decode
 from moderation.errors import ParseError
 from moderation.parsers import Format
-from moderation.parsers.clean import decode_bytes, normalise, parse_date
+from moderation.parsers.clean import normalise, parse_date
 from moderation.thread import Article, Block, Comment, Pingback, Thread, naive_time_warning
 
 # ---------------------------------------------------------------------------------------------
@@ -459,12 +460,9 @@ def sniff(head: bytes) -> bool:
 
 
 def _sniff_decode(head: bytes) -> str | None:
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = head[: len(head) // 2 * 2].decode("utf-16", errors="replace")
-    elif b"\x00" in head:
+    text = decode(head).text
+    if "\x00" in text:  # NUL is no character of copied text: a binary file
         return None
-    else:
-        text = head.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
     bad = sum(1 for ch in text if ch == "\ufffd" or (ch < " " and ch not in "\t\n\r\f\v"))
     # The head may be cut inside a multi-byte character: a few bad characters are allowed.
     return text if bad <= max(2, _MAX_BAD_SHARE * len(text)) else None
@@ -500,9 +498,10 @@ def parse(stream: BinaryIO, source: str) -> Iterator[Thread]:
         raise ParseError(
             source,
             "contains NUL bytes, so it is a binary file, not text copied from a page; "
-            "pass --format with the file's real format",
+            "pass --input-format with the file's real format",
         )
-    text, decode_warnings = decode_bytes(data)
+    decoded = decode(data)
+    text, decode_warnings = decoded.text, list(decoded.warnings)
     lines = [line for line in normalise(text).split("\n") if line]
     if not lines:
         raise ParseError(source, "the input holds only whitespace: nothing to parse")

@@ -16,7 +16,6 @@ Exports are untrusted and can be hundreds of megabytes, so reading them is:
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import html.entities
 import re
@@ -28,6 +27,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 from lxml import etree
 
+from moderation.encoding import StreamDecoder, decode, detect
 from moderation.errors import ParseError
 
 CHUNK_BYTES = 64 * 1024
@@ -39,11 +39,8 @@ _HOLDBACK = 64
 
 _XML_DECL = re.compile(r"<\?xml[^>]*\?>")
 _DECL_ENCODING = re.compile(r"""\s+encoding\s*=\s*(["'])[^"']*\1""")
-_RAW_ENCODING = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
-_ESCAPED_BYTES = re.compile("[\udc80-\udcff]")
 # Characters XML 1.0 does not allow anywhere, not even as character references.
 _FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_BAD_CHARS = re.compile("[\udc80-\udcff\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _MARKUP = re.compile(r"<!\[CDATA\[|\]\]>|<!--|-->|&([A-Za-z_][\w.-]*);")
 _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
 _FIRST_ELEMENT = re.compile(r"<([A-Za-z_][\w.:-]*)")
@@ -72,11 +69,7 @@ def head_text(head: bytes) -> str:
 
     For sniffing: tolerates a byte-order mark and junk before the declaration.
     """
-    encoding, bom = _encoding(head)
-    try:
-        text = head[bom:].decode(encoding, errors="replace")
-    except LookupError:
-        text = head[bom:].decode("utf-8", errors="replace")
+    text = decode(head, "xml").text
     start = text.find("<?xml")
     return text[start:] if start >= 0 else text
 
@@ -226,18 +219,20 @@ def _discard(el: etree._Element) -> None:
 
 
 class _SafeText:
-    """The input as UTF-8 chunks libxml2 can read safely, repairs recorded as warnings."""
+    """The input as UTF-8 chunks libxml2 can read safely, repairs recorded as warnings.
+
+    Decoding (byte-order mark, declared encoding, invalid bytes) follows
+    :mod:`moderation.encoding`; libxml2 always gets UTF-8, so the declaration's encoding name
+    is dropped."""
 
     def __init__(self, stream: BinaryIO, source: str, warnings: list[str]) -> None:
         self.stream = stream
         self.source = source
         self.warnings = warnings
-        self.encoding = "utf-8"
+        self.decoder: StreamDecoder | None = None
         self.line_offset = 0  # lines of junk skipped before the XML, for error line numbers
         self.entities = _EntityRepair()
         self.guard = _PrologGuard(source)
-        self.bad_bytes = 0
-        self.first_bad: int | None = None
         self.forbidden_chars = 0
         self._reported = False
 
@@ -245,35 +240,16 @@ class _SafeText:
         head = self.stream.read(CHUNK_BYTES)
         if not head.strip(b" \t\r\n\x00\xef\xbb\xbf"):
             raise ParseError(self.source, "the input is empty")
-        self.encoding, bom = _encoding(head)
-        try:
-            decoder = codecs.getincrementaldecoder(self.encoding)(errors="surrogateescape")
-        except LookupError:
-            raise ParseError(
-                self.source,
-                f"the XML declares encoding {self.encoding!r}, which is unknown; "
-                "convert the file to UTF-8",
-            ) from None
-        consumed = bom  # input bytes already decoded, for the offset of the first bad byte
-        data = head[bom:]
+        self.decoder = StreamDecoder(detect(head, "xml"))
+        data = head
         first = True
         while True:
             final = not data
-            buffered = len(decoder.getstate()[0])
-            try:
-                text = decoder.decode(data, final=final)
-            except UnicodeError as exc:
-                reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
-                raise ParseError(
-                    self.source, f"not readable as {self.encoding}: {reason}"
-                ) from None
-            text_starts_at = consumed
-            consumed += buffered + len(data) - len(decoder.getstate()[0])
+            text = self.decoder.decode(data, final=final)
             if first:
-                text, skipped = self._skip_junk(text)
-                text_starts_at += skipped
+                text = self._skip_junk(text, self.decoder.encoding.codec)
                 first = False
-            text = self.entities.feed(self._repair_chars(text, text_starts_at), final=final)
+            text = self.entities.feed(self._repair_chars(text), final=final)
             out = text.encode("utf-8")
             self.guard.feed(out)
             if out:
@@ -283,21 +259,17 @@ class _SafeText:
             data = self.stream.read(CHUNK_BYTES)
         self.guard.close()
 
-    def _skip_junk(self, text: str) -> tuple[str, int]:
-        """Text from the XML declaration (or first tag) on, with its encoding name dropped.
-
-        The declared encoding is dropped because what libxml2 gets is always UTF-8. Also
-        returns how many input bytes are not in the text, for offsets of later problems.
-        """
+    def _skip_junk(self, text: str, codec: str) -> str:
+        """Text from the XML declaration (or first tag) on, with its encoding name dropped."""
         start = text.find("<?xml")
         if start < 0:
             start = text.find("<")
         if start < 0:
             raise ParseError(self.source, "not XML: no markup in the first 64 KiB")
         junk = text[:start]
-        skipped = self._size(junk)
         if junk.strip():
-            self.warnings.append(f"{skipped} byte(s) of junk before the XML skipped")
+            size = len(junk.encode(codec, errors="replace"))
+            self.warnings.append(f"{size} byte(s) of junk before the XML skipped")
         self.line_offset = self.guard.line_offset = junk.count("\n")
         text = text[start:]
         decl = _XML_DECL.match(text)
@@ -307,27 +279,12 @@ class _SafeText:
                 self.warnings.append("invalid characters in the XML declaration; read as "
                                      '<?xml version="1.0"?>')
                 rewritten = '<?xml version="1.0"?>'
-            skipped += self._size(decl.group(0)) - self._size(rewritten)
             text = rewritten + text[decl.end() :]
-        return text, skipped
+        return text
 
-    def _size(self, text: str) -> int:
-        """How many input bytes ``text`` came from (for offsets in warnings). An invalid byte
-        decoded to an escape (even inside the XML declaration) counts as the byte it was."""
-        try:
-            return len(text.encode(self.encoding, errors="surrogateescape"))
-        except UnicodeEncodeError:  # UTF-16/32 cannot hold escaped bytes: near enough
-            return len(text.encode(self.encoding, errors="replace"))
-
-    def _repair_chars(self, text: str, starts_at: int) -> str:
-        if not _BAD_CHARS.search(text):  # the usual case: one scan, no copy
+    def _repair_chars(self, text: str) -> str:
+        if not _FORBIDDEN_CHARS.search(text):  # the usual case: one scan, no copy
             return text
-        escaped = _ESCAPED_BYTES.search(text)
-        if escaped:
-            if self.first_bad is None:
-                self.first_bad = starts_at + self._size(text[: escaped.start()])
-            text, count = _ESCAPED_BYTES.subn("\ufffd", text)
-            self.bad_bytes += count
         text, count = _FORBIDDEN_CHARS.subn("", text)
         self.forbidden_chars += count
         return text
@@ -337,37 +294,13 @@ class _SafeText:
         if self._reported:
             return
         self._reported = True
-        if self.bad_bytes:
-            self.warnings.append(
-                f"invalid {self.encoding.upper()} at byte {self.first_bad}: "
-                f"{self.bad_bytes} byte(s) replaced with U+FFFD"
-            )
+        if self.decoder is not None:
+            self.warnings.extend(self.decoder.warnings())
         if self.forbidden_chars:
             self.warnings.append(
                 f"{self.forbidden_chars} control character(s) that XML does not allow removed"
             )
         self.warnings.extend(self.entities.report())
-
-
-def _encoding(head: bytes) -> tuple[str, int]:
-    """The encoding of an input and the length of its byte-order mark."""
-    if head.startswith(b"\xef\xbb\xbf"):
-        return "utf-8", 3
-    if head.startswith(b"\xff\xfe"):
-        return "utf-16-le", 2
-    if head.startswith(b"\xfe\xff"):
-        return "utf-16-be", 2
-    declared = _RAW_ENCODING.search(head[:4096])
-    if declared:
-        name = declared.group(1).decode("ascii").lower()
-        try:
-            codec = codecs.lookup(name).name
-        except LookupError:
-            return name, 0
-        # A declaration readable as ASCII bytes is not in UTF-16 or UTF-32 (those put NUL
-        # bytes between its letters): the file says so wrongly, and is read as UTF-8.
-        return ("utf-8" if codec.startswith(("utf-16", "utf-32")) else codec), 0
-    return "utf-8", 0
 
 
 class _EntityRepair:

@@ -10,7 +10,8 @@ import pytest
 
 from moderation.errors import ParseError
 from moderation.parsers import parse_bytes
-from moderation.parsers.clean import decode_bytes, html_to_text, unescape, wide_encoding
+from moderation.encoding import decode, wide_encoding
+from moderation.parsers.clean import html_to_text, unescape
 from moderation.thread import Thread
 from tests.parsers.hostile import (
     CASES,
@@ -91,10 +92,9 @@ def test_lone_surrogates_become_replacement_characters() -> None:
 
 
 def test_utf16_with_a_lone_surrogate_decodes_with_a_warning() -> None:
-    text, warnings = decode_bytes(b"\xff\xfe" + "ab".encode("utf-16-le") + b"\x00\xd8c\x00")
-    assert text == "ab\ufffdc"
-    assert warnings == ["invalid UTF-16-LE (lone surrogates or cut-off code units): 1 "
-                        "character(s) replaced with U+FFFD"]
+    decoded = decode(b"\xff\xfe" + "ab".encode("utf-16-le") + b"\x00\xd8c\x00")
+    assert decoded.text == "ab\ufffdc"
+    assert decoded.warnings == ("invalid UTF-16-LE at byte 6: 2 byte(s) replaced with U+FFFD",)
 
 
 def test_marked_sections_in_comment_html_are_bogus_comments() -> None:
