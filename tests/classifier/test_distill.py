@@ -13,7 +13,7 @@ from moderation.errors import ModelLoadError
 from moderation.metrics import roc_auc
 from moderation.modeldir import read_model_info
 from tests.tiny_model import toy_rows, write_jsonl
-from training.trainer import kept_layers
+from training.model import kept_layers
 
 
 @pytest.fixture(scope="module")

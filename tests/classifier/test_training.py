@@ -89,7 +89,7 @@ def test_save_then_load_gives_identical_scores(tiny_base: Path, tmp_path: Path) 
     from moderation.network import save_network
     from moderation.scorer import Scorer
     from training.config import TrainingArguments
-    from training.trainer import build_network
+    from training.model import build_network
 
     args = TrainingArguments(out=str(tmp_path), base=str(tiny_base), epochs=1)
     network = build_network(args, tiny_base, 2)
@@ -120,7 +120,7 @@ def test_masked_label_does_not_move(tiny_base: Path, toy_files: tuple[Path, Path
     from safetensors.torch import load_file
 
     from training.config import TrainingArguments
-    from training.trainer import build_network
+    from training.model import build_network
 
     args = TrainingArguments(
         data=[str(toy_files[0])], out=str(tmp_path / "m"), base=str(tiny_base),
@@ -300,7 +300,7 @@ def test_model_card_shows_the_per_dataset_evaluation_and_its_backend(
 def test_a_long_example_keeps_the_window_that_holds_its_evidence(tiny_base: Path) -> None:
     from moderation import compat
     from moderation.labelled import Example, Span
-    from training.trainer import encode
+    from training.data import encode
 
     tokenizer = compat.load_tokenizer(tiny_base)
     calm = " ".join(FILLER[i % len(FILLER)] for i in range(40))

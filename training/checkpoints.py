@@ -1,0 +1,78 @@
+"""Checkpoints of a run: safetensors and JSON, never pickle.
+
+``OUT/checkpoint`` holds the trainable weights, the optimiser's moments and the random state
+(safetensors), and the step and settings (``state.json``). A run resumes from it only with the
+settings it was made with (``config_key``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from moderation.errors import ConfigError
+from moderation.modeldir import write_json
+from moderation.network import ModerationNetwork, trainable_state
+from training.config import TrainingArguments
+
+CHECKPOINT_DIR = "checkpoint"
+# Settings a resumed run may change: they do not touch the trained weights (the scoring windows
+# only change calibration and thresholds, which are tuned again when the run finishes).
+NOT_IN_CHECKPOINT_KEY = ("resume", "threads", "checkpoint_every", "score_max_length", "stride")
+
+
+def config_key(args: TrainingArguments) -> str:
+    """The settings a checkpoint was made with, as one comparable string."""
+    return json.dumps({k: v for k, v in args.to_dict().items()
+                       if k not in NOT_IN_CHECKPOINT_KEY}, sort_keys=True)
+
+
+def save_checkpoint(path: Path, network: ModerationNetwork, optimizer: torch.optim.Optimizer,
+                    state: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    save_file(trainable_state(network), str(tmp / "trainable.safetensors"))
+    opt_state = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    steps: dict[str, float] = {}
+    for pid, entry in opt_state["state"].items():
+        for key, value in entry.items():
+            if key == "step":
+                steps[str(pid)] = float(value)
+            else:
+                tensors[f"{pid}.{key}"] = value.contiguous()
+    tensors["rng.torch"] = torch.get_rng_state()  # dropout masks continue as if never stopped
+    save_file(tensors, str(tmp / "optimizer.safetensors"))
+    write_json(tmp / "state.json", {**state, "optimizer_steps": steps})
+    if path.exists():
+        for child in path.iterdir():
+            child.unlink()
+        path.rmdir()
+    tmp.rename(path)
+
+
+def load_checkpoint(path: Path, network: ModerationNetwork,
+                    optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    state = json.loads((path / "state.json").read_text())
+    params = dict(network.named_parameters())
+    for name, value in load_file(str(path / "trainable.safetensors")).items():
+        if name not in params:
+            raise ConfigError(f"{path}: checkpoint does not fit this configuration ({name})")
+        with torch.no_grad():
+            params[name].copy_(value)
+    tensors = load_file(str(path / "optimizer.safetensors"))
+    torch.set_rng_state(tensors.pop("rng.torch"))
+    opt_state = optimizer.state_dict()
+    restored: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        pid, name = key.split(".", 1)
+        restored.setdefault(int(pid), {})[name] = value
+    for pid, step in state.pop("optimizer_steps").items():
+        restored.setdefault(int(pid), {})["step"] = torch.tensor(step)
+    opt_state["state"] = restored
+    optimizer.load_state_dict(opt_state)
+    return state

@@ -1,0 +1,47 @@
+"""The network to train: LoRA on the base, every weight, or a student keeping some of the
+base's layers and starting from a teacher's."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from moderation import compat
+from moderation.network import ModerationNetwork
+from training.config import TrainingArguments
+
+
+def kept_layers(total: int, keep: int | None) -> tuple[int, ...]:
+    """``keep`` of ``total`` layers, evenly spaced and ending with the last (3 of 6: 1, 3, 5),
+    so the student's top layer is the one the heads were trained on."""
+    if not keep or keep >= total:
+        return ()
+    return tuple(round((i + 1) * total / keep) - 1 for i in range(keep))
+
+
+def build_network(args: TrainingArguments, base_dir: Path, n_labels: int,
+                  teacher: ModerationNetwork | None = None,
+                  layers: Sequence[int] = ()) -> ModerationNetwork:
+    """LoRA on the base; every weight (``--full``); or a student keeping ``layers`` of the
+    base, initialised from the teacher's (adapter merged) layers and heads when there is one."""
+    torch.manual_seed(args.seed)
+    # Dropout is much of a CPU step's time; the frozen base of LoRA needs none, and neither
+    # does a student, whose teacher's soft targets already regularise it.
+    default = None if args.full and not args.layers else 0.0
+    dropout = args.encoder_dropout if args.encoder_dropout is not None else default
+    encoder = compat.load_encoder(base_dir, dropout)
+    if teacher is not None:
+        encoder.load_state_dict(teacher.encoder.state_dict())
+    if layers:
+        compat.select_layers(encoder, layers)
+        compat.freeze_embeddings(encoder)
+    if args.finetune == "full":
+        encoder.train()
+    else:
+        encoder = compat.apply_lora(encoder, args.lora_r, args.lora_alpha, args.lora_dropout)
+    network = ModerationNetwork(encoder, n_labels)
+    if teacher is not None:
+        network.load_head_state(teacher.head_state())
+    return network
