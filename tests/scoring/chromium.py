@@ -103,6 +103,50 @@ class Chromium:
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
             self.send("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
 
+    def double_click_text(self, selector: str, word: str) -> None:
+        """A real double-click (which selects a word) on the first ``word`` in the element."""
+        box = self.evaluate(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            " e.scrollIntoView({block: 'center'});"
+            " const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT); let node;"
+            f" while ((node = walker.nextNode())) {{ const i = node.data.indexOf({json.dumps(word)});"
+            "   if (i < 0) continue; const r = document.createRange();"
+            f"   r.setStart(node, i); r.setEnd(node, i + {len(word)}); const b = r.getBoundingClientRect();"
+            "   return [b.x + b.width / 2, b.y + b.height / 2]; } return null; })()")
+        assert box is not None, f"{word!r} is not in {selector}"
+        x, y = box
+        self.send("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
+        for count in (1, 2):
+            for kind in ("mousePressed", "mouseReleased"):
+                self.send("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=count)
+
+    def press(self, key: str) -> None:
+        """A real key press (down, then up) of one printable key or Escape, on a US layout."""
+        named = {"Escape": ("Escape", 27), "?": ("Slash", 191)}
+        if key in named:
+            code, vk = named[key]
+        elif key.isdigit():
+            code, vk = f"Digit{key}", ord(key)
+        else:
+            code, vk = f"Key{key.upper()}", ord(key.upper())
+        params: dict[str, Any] = {"key": key, "code": code, "windowsVirtualKeyCode": vk,
+                                  "modifiers": 8 if key == "?" or key.isupper() else 0}
+        if len(key) == 1:
+            params.update(text=key, unmodifiedText=key)
+        self.send("Input.dispatchKeyEvent", type="keyDown", **params)
+        self.send("Input.dispatchKeyEvent", type="keyUp", **{k: v for k, v in params.items()
+                                                             if k not in ("text", "unmodifiedText")})
+
+    def reload(self) -> None:
+        self.events = [m for m in self.events if m.get("method") != "Page.loadEventFired"]
+        self.send("Page.reload")
+        self.wait_for("Page.loadEventFired")
+
+    def downloads_to(self, directory: Path) -> None:
+        """Save downloads in ``directory`` (as a person's browser saves them, unasked)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        self.send("Browser.setDownloadBehavior", behavior="allow", downloadPath=str(directory))
+
     def screenshot(self, path: Path) -> None:
         self.evaluate("window.scrollTo(0, 0)")
         data = self.send("Page.captureScreenshot", format="png")["data"]
