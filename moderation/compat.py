@@ -132,3 +132,15 @@ def use_eager_attention(encoder: nn.Module) -> None:
         encoder.set_attn_implementation("eager")
     else:  # transformers 4
         encoder.config._attn_implementation = "eager"
+
+
+def linear_warmup_decay(optimizer: Any, warmup: int, plateau: int, decay: int,
+                        position: int) -> Any:
+    """transformers' warmup-stable-decay schedule, linear both ways, whose count starts at
+    ``position`` (its ``last_epoch``: the construction steps it once more)."""
+    for group in optimizer.param_groups:
+        # torch asks for the base rates when a schedule does not start from its beginning
+        group.setdefault("initial_lr", group["lr"])
+    return transformers.get_wsd_schedule(
+        optimizer, num_warmup_steps=warmup, num_stable_steps=plateau, num_decay_steps=decay,
+        warmup_type="linear", decay_type="linear", min_lr_ratio=0.0, last_epoch=position)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from torch.optim.lr_scheduler import LRScheduler
 
 from moderation.network import ModerationNetwork
 from training.checkpoints import save_checkpoint
@@ -17,18 +18,16 @@ from training.config import TrainingArguments
 from training.data import Encoded, epoch_batches
 from training.log import Log, hms
 from training.losses import batch_loss, positive_weights
-from training.schedule import lr_factor
 
 
-def fit(network: ModerationNetwork, optimizer: torch.optim.Optimizer, data: Sequence[Encoded],
-        pad: int, args: TrainingArguments, *, step: int, total: int, warmup: int,
+def fit(network: ModerationNetwork, optimizer: torch.optim.Optimizer, schedule: LRScheduler,
+        data: Sequence[Encoded], pad: int, args: TrainingArguments, *, step: int, total: int,
         checkpoint: Path, key: str, teacher_spans: Sequence[int], log: Log) -> None:
     """Train from ``step`` (steps already taken) to ``total``, checkpointing every
     ``args.checkpoint_every`` steps, at each epoch's end and at the last step."""
     pos_weight = positive_weights(data, args.max_pos_weight)
     lengths = [len(e.ids) for e in data]
     steps_per_epoch = math.ceil(len(data) / args.batch_size)
-    base_lrs = [args.learning_rate, args.head_learning_rate]
     network.train()
     started, done_since_start, last_log = time.monotonic(), 0, 0.0
     running = 0.0
@@ -38,9 +37,6 @@ def fit(network: ModerationNetwork, optimizer: torch.optim.Optimizer, data: Sequ
         for batch_index in range(offset, len(batches)):
             if step >= total:
                 break
-            factor = lr_factor(step, total, warmup)
-            for group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
-                group["lr"] = base_lr * factor
             batch = collate([data[i] for i in batches[batch_index]], pad)
             seq, tok = network(batch["input_ids"], batch["attention_mask"])
             loss = batch_loss(seq, tok, batch, pos_weight, args.span_weight, args.distill_weight,
@@ -49,12 +45,14 @@ def fit(network: ModerationNetwork, optimizer: torch.optim.Optimizer, data: Sequ
             loss.backward()
             torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
             optimizer.step()
+            schedule.step()
             step += 1
             done_since_start += len(batches[batch_index])
             running = 0.98 * running + 0.02 * loss.item() if running else loss.item()
             end_of_epoch = batch_index == len(batches) - 1
             if step % args.checkpoint_every == 0 or end_of_epoch or step == total:
-                save_checkpoint(checkpoint, network, optimizer, {"step": step, "config": key})
+                save_checkpoint(checkpoint, network, optimizer, {
+                    "step": step, "config": key, "schedule": schedule.state_dict()})
             now = time.monotonic()
             if now - last_log > 10 or step == total:
                 last_log = now

@@ -25,7 +25,7 @@ from training.finish import finish
 from training.log import Log, stderr
 from training.loop import fit
 from training.model import build_network, kept_layers
-from training.schedule import make_optimizer
+from training.schedule import make_optimizer, make_schedule, restore_schedule
 from training.teacher import TEACHER_FILE, span_columns, teacher_outputs
 
 
@@ -64,17 +64,23 @@ def train(args: TrainingArguments, log: Log = stderr) -> Path:
     key = config_key(args)
 
     step = 0
+    saved_schedule = None
     if args.resume and (checkpoint / "state.json").is_file():
         state = load_checkpoint(checkpoint, network, optimizer)
         if state.get("config") != key:
             raise ConfigError(f"{checkpoint}: made with other settings; resume with the same "
                               "settings or start afresh without --resume")
         step = int(state["step"])
+        # Checkpoints made before schedules were saved have none: the step places it alike.
+        saved_schedule = state.get("schedule")
         log(f"resumed from {checkpoint} at step {step}/{total}")
     elif args.resume:
         log(f"no checkpoint in {checkpoint}; starting from the beginning")
+    schedule = make_schedule(optimizer, total, warmup, done=step)
+    if saved_schedule is not None:
+        restore_schedule(schedule, saved_schedule, step, str(checkpoint))
 
-    fit(network, optimizer, data, pad, args, step=step, total=total, warmup=warmup,
+    fit(network, optimizer, schedule, data, pad, args, step=step, total=total,
         checkpoint=checkpoint, key=key, teacher_spans=teacher_spans, log=log)
     model = finish(args, network, labels, train_ex, val_ex, base_dir, log,
                    teacher_info.labels if teacher_info else (), layers)
