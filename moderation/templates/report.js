@@ -87,14 +87,17 @@
     const cp = codePoints(text.slice(0, start));
     return {card: textEl.closest("article.card"), start: cp, end: cp + codePoints(text.slice(start, end))};
   }
+  // A static range: a live one would collapse when its card moves between views.
   function domRange(textEl, start16, end16) {
     const walker = document.createTreeWalker(textEl, NodeFilter.SHOW_TEXT);
-    const range = document.createRange();
-    let seen = 0, node, begun = false;
+    let seen = 0, node, start = null;
     while ((node = walker.nextNode())) {
       const length = node.data.length;
-      if (!begun && start16 <= seen + length) { range.setStart(node, start16 - seen); begun = true; }
-      if (begun && end16 <= seen + length) { range.setEnd(node, end16 - seen); return range; }
+      if (!start && start16 < seen + length) start = [node, start16 - seen];
+      if (start && end16 <= seen + length) {
+        return new StaticRange({startContainer: start[0], startOffset: start[1],
+                                endContainer: node, endOffset: end16 - seen});
+      }
       seen += length;
     }
     return null;
@@ -296,7 +299,7 @@
     const out = document.getElementById("shown");
     out.textContent = state.view === "summary" ? "" : `${shown} of ${chosen.length} comments shown`;
     out.dataset.shown = String(shown);
-    if (state.current && (state.current.hidden || !views[state.view](state.current))) state.current = null;
+    if (state.current && (state.current.hidden || !views[state.view](state.current))) setCurrent(null);
   }
   function show(view) {
     state.view = view;
