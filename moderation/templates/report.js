@@ -288,6 +288,11 @@
     } else if (state.view === "threads") {
       for (const card of chosen) card._home.append(card);
     }
+    for (const chipButton of document.querySelectorAll("button.chip")) {  // counts in this view
+      const value = chipButton.dataset.value;
+      chipButton.querySelector(".n").textContent = String(
+        chosen.filter(c => !value || c._flags.includes(value)).length);
+    }
     let shown = 0;
     for (const card of chosen) {
       card.hidden = !matches(card);
@@ -350,9 +355,8 @@
   }
   for (const chipButton of document.querySelectorAll("button.chip")) {
     const value = chipButton.dataset.value;
-    const n = cards.filter(c => !value || c._flags.includes(value)).length;
-    chipButton.querySelector(".n").textContent = String(n);
-    chipButton.hidden = Boolean(value) && n === 0;  // only labels that flagged something
+    // only labels that flagged something get a chip
+    chipButton.hidden = Boolean(value) && !cards.some(c => c._flags.includes(value));
     chipButton.addEventListener("click", () => {
       state.label = value;
       for (const other of document.querySelectorAll("button.chip")) {
