@@ -35,17 +35,17 @@ from markupsafe import Markup, escape
 
 from moderation.batch import Failure, Scored, ScoredEvent, Skipped, ThreadRef, ThreadStart
 from moderation.policy import Decision, Policy
+from moderation.record import ScoredRecord, as_record
 
 SKIPPED_SHOWN = 20
 FAILURES_LISTED = 100
 _RANK: dict[str, int] = {"allow": 0, "review": 1, "reject": 2}
 
 
-def record_fields(record: Any) -> Mapping[str, Any]:
-    """The one place the report reads a scored record, as its JSON form: a record object's
-    ``to_json()``, or that dict itself."""
-    to_json = getattr(record, "to_json", None)
-    return to_json() if to_json is not None else record
+def record_fields(record: ScoredRecord | Mapping[str, Any]) -> Mapping[str, Any]:
+    """The one place the report reads a scored record: a :class:`ScoredRecord`, or its JSON
+    form read from a file (checked by ``ScoredRecord.from_json``), as that JSON form."""
+    return as_record(record).to_json()
 
 
 def severity(decision: Decision, scores: Mapping[str, float], flags: Sequence[str],
@@ -114,7 +114,7 @@ def _environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                       keep_trailing_newline=True)
     env.filters["dom_text"] = dom_text
-    env.policies["json.dumps_kwargs"] = {"sort_keys": False}
+    env.policies["json.dumps_kwargs"] = {"sort_keys": False, "separators": (",", ":")}
     return env
 
 
@@ -281,7 +281,8 @@ class HtmlReport:
         text, flags, scores = record["text"], list(record["flags"]), record["scores"]
         decision = record["decision"]
         payload: dict[str, Any] = {"key": [thread.key, str(record["id"])], "id": str(record["id"]),
-                                   "thread": _thread_name(thread), "flags": flags, "scores": scores}
+                                   "thread": _thread_name(thread), "flags": flags,
+                                   "scores": {k: round(v, 4) for k, v in scores.items()}}
         if "\0" in text:
             payload["text"] = text  # the DOM cannot hold it (see dom_text)
         return {

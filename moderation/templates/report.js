@@ -121,14 +121,24 @@
     li.append(x);
     return li;
   }
+  function list(card, name, title) {  // made when first needed: most cards are never decided
+    let ul = card.querySelector(`.decide .${name}`);
+    if (!ul) {
+      ul = document.createElement("ul");
+      ul.className = name;
+      ul.setAttribute("aria-label", title);
+      card.querySelector(".decide").prepend(ul);
+    }
+    return ul;
+  }
   function paint(card) {
     const d = decisionOf(card, false) || {labels: {}, spans: []};
     for (const button of card.querySelectorAll("button.v")) {
-      const value = d.labels[button.dataset.label];
+      const value = d.labels[button.parentElement.dataset.label];
       const on = button.dataset.act === "confirm" ? value === 1 : value === 0;
       button.setAttribute("aria-pressed", String(on));
     }
-    const added = card.querySelector(".added");
+    const added = list(card, "added", "labels decided");
     added.replaceChildren();
     for (const label of labels) {
       if (!(label in d.labels) || card._flags.includes(label)) continue;
@@ -136,7 +146,7 @@
       added.append(chip(`${label} ${yes ? "added" : "not shown"}`, yes ? "yes" : "no",
                         () => setLabel(card, label, null), `forget the decision on ${label}`));
     }
-    const evidence = card.querySelector(".evidence");
+    const evidence = list(card, "evidence", "evidence marked");
     evidence.replaceChildren();
     const text = card._info.text === undefined ? textOf(card) : card._info.text;
     const ranges = [];
@@ -391,8 +401,8 @@
     const button = event.target.closest("button[data-act]");
     if (!button) return;
     const act = button.dataset.act;
-    if (act === "confirm") toggleVerdict(card, button.dataset.label, 1);
-    else if (act === "overturn") toggleVerdict(card, button.dataset.label, 0);
+    if (act === "confirm") toggleVerdict(card, button.parentElement.dataset.label, 1);
+    else if (act === "overturn") toggleVerdict(card, button.parentElement.dataset.label, 0);
     else if (act === "add") addLabel(card);
     else if (act === "evidence") markEvidence(card);
     else if (act === "clear") clearCard(card);

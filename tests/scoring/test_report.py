@@ -258,7 +258,7 @@ def test_report_in_headless_chromium(toy_model: Path, toy_thread_file: Path, tmp
                 return {text: card.querySelector(".text").textContent, spans, titles,
                         id: card.querySelector(".cid").textContent.slice(1),
                         bars: Array.from(card.querySelectorAll(".bars .label")).map(e => e.textContent),
-                        verdicts: Array.from(card.querySelectorAll("button.v.confirm")).map(e => e.dataset.label),
+                        verdicts: Array.from(card.querySelectorAll("button.v.confirm")).map(e => e.parentElement.dataset.label),
                         author: card.querySelector(".author").textContent};
             })""")
 
@@ -315,7 +315,8 @@ def test_report_in_headless_chromium(toy_model: Path, toy_thread_file: Path, tmp
             return Array.from(document.querySelectorAll("section.thread")[0].querySelectorAll("article.card"))
               .map(c => JSON.parse(c.dataset.card).scores.hostility);
         })()""")
-        first = [r["scores"]["hostility"] for r in records if r["thread"]["source"] == "toy-0.xml"]
+        # the page carries scores to 4 decimals
+        first = [round(r["scores"]["hostility"], 4) for r in records if r["thread"]["source"] == "toy-0.xml"]
         assert order == sorted(first, reverse=True) and order != first
         browser.evaluate("(() => { const s = document.getElementById('sort'); s.value = '';"
                          " s.dispatchEvent(new Event('change')); })()")

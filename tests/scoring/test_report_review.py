@@ -97,7 +97,7 @@ def test_review_decisions_persist_export_and_train(toy_model: Path, tiny_base: P
         expected[targets[1]] = {label: 0 for label in records[targets[1]]["flags"]}
         # one label at a time with the mouse: confirm, and a second click takes it back
         third = records[targets[2]]
-        confirm = f'{card_of(targets[2])} button.v.confirm[data-label="{third["flags"][0]}"]'
+        confirm = f'{card_of(targets[2])} .verdict[data-label="{third["flags"][0]}"] button.v.confirm'
         overturn = confirm.replace("v.confirm", "v.overturn")
         browser.click(overturn)
         browser.click(confirm)
