@@ -19,26 +19,23 @@ output identical to an uninterrupted one.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
-from moderation.encoding import decode
 from moderation.errors import ModerationError, ParseError
-from moderation.parsers import SNIFF_BYTES, expand_paths, failure_reason, jsontext
+from moderation.parsers import SNIFF_BYTES, expand_paths, failure_reason
 from moderation.parsers import parse_stream, utf8_stream
+from moderation.parsers.flat import flat_kind, flat_rows
 from moderation.policy import Policy
+from moderation.rows import Kind
 from moderation.thread import Comment, Pingback, Thread
 
 DEFAULT_CHUNK = 512
-_THREAD_KEYS = frozenset({"comments", "article", "pingbacks"})
-_CSV_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 
 
 @dataclass(frozen=True)
@@ -126,7 +123,7 @@ def read_inputs(
                 if flat is not None:
                     yield from _flat_events(text, source, flat, options.text_field, f"{number}:")
                 else:
-                    threads = parse_stream(text, source, options.input_format)
+                    threads = parse_stream(text, source, options.input_format, options.text_field)
                     for ordinal, thread in enumerate(threads):
                         yield from thread_events(thread, f"{number}:{ordinal}", options.include_article)
             except Exception as exc:  # noqa: BLE001 - whatever one input raises stays with it
@@ -175,118 +172,30 @@ def _open(path: str) -> tuple[BinaryIO, str]:
         raise ParseError(path, f"cannot open: {exc.strerror or exc}") from None
 
 
-def _flat_kind(path: str, stream: BinaryIO, text_field: str) -> str | None:
-    """``"jsonl"``, ``","`` or ``"\\t"`` (a CSV delimiter) for a flat comment list, else None.
-
-    CSV/TSV is told by the file name; JSONL by its first line: an object holding the text field
-    and none of a thread's keys. Standard input is sniffed for a CSV header as well.
-    """
-    suffix = Path(path).suffix.lower()
-    if suffix in _CSV_SUFFIXES:
-        return _CSV_SUFFIXES[suffix]
+def _flat_kind(path: str, stream: BinaryIO, text_field: str) -> Kind | None:
+    """The kind of table a flat comment list is, else None (see
+    :func:`~moderation.parsers.flat.flat_kind`)."""
     head = stream.read(SNIFF_BYTES)
     stream.seek(0)
-    text = decode(head).text
-    first = next((line for line in text.split("\n") if line.strip()), "")
-    try:
-        row, _ = jsontext.loads(first)
-    except ValueError:
-        row = None
-    if isinstance(row, dict):
-        return "jsonl" if text_field in row and not _THREAD_KEYS & row.keys() else None
-    if path == "-":
-        for delimiter in (",", "\t"):
-            try:
-                header = next(csv.reader([first], delimiter=delimiter), [])
-            except csv.Error:  # a NUL byte, say: not a CSV header
-                continue
-            if len(header) > 1 and text_field in header:
-                return delimiter
-    return None
+    return flat_kind(path, head, text_field)
 
 
 def _flat_events(
-    stream: BinaryIO, source: str, kind: str, text_field: str, key: str
+    stream: BinaryIO, source: str, kind: Kind, text_field: str, key: str
 ) -> Iterator[Event]:
     """Comments from a flat list; consecutive rows with the same ``thread`` form one thread."""
-    bad: list[str] = []
     current: ThreadRef | None = None
-    rows = _jsonl_rows(stream) if kind == "jsonl" else _csv_rows(stream, source, kind, text_field)
-    for number, row in rows:
-        where = f"line {number}"
-        if isinstance(row, str):
-            bad.append(f"{where}: {row}")
-            if current is None:  # a bad first row: the file's rows so far form an untitled thread
-                current = ThreadRef(source, None, key + "null")
-                yield ThreadStart(current)
-            yield Skipped(current, where, row)
-            continue
-        name = row.get("thread")
-        title = None if name in (None, "") else str(name)
-        if current is None or current.title != title:
-            current = ThreadRef(source, title, key + json.dumps(title))
+    for row in flat_rows(stream, source, kind, text_field):
+        if current is None or current.title != row.thread:
+            current = ThreadRef(source, row.thread, key + json.dumps(row.thread))
             yield ThreadStart(current)
-        data = {k: row.get(k) for k in ("author", "posted_at", "parent_id", "status", "url")}
-        data = {k: (None if v == "" else v) for k, v in data.items()}
-        given_id = row.get("id") not in (None, "")
-        data["id"] = row["id"] if given_id else str(number)  # no id: the line the row starts on
-        data["text"] = row.get(text_field)
-        skip_id = str(data["id"]) if given_id else where
-        if not isinstance(data["text"], str):
-            why = (f"no {text_field!r} field" if data["text"] is None
-                   else f"{text_field!r} must be a string, got {type(data['text']).__name__}")
-            bad.append(f"{where}: {why}")
-            yield Skipped(current, skip_id, why)
-            continue
-        try:
-            comment = Comment.from_dict(data, where)
-        except ValueError as exc:
-            bad.append(str(exc))
-            yield Skipped(current, skip_id, str(exc))
-            continue
-        yield Item(current, comment) if comment.text.strip() else Skipped(current, comment.id, "empty")
-    if bad:
-        more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
-        raise ParseError(source, f"{len(bad)} row(s) skipped: {'; '.join(bad[:3])}{more}")
+        if row.comment is None:
+            yield Skipped(current, row.skip_id, row.why)
+        elif row.comment.text.strip():
+            yield Item(current, row.comment)
+        else:
+            yield Skipped(current, row.comment.id, "empty")
 
-
-def _jsonl_rows(stream: BinaryIO) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """(line number, row or what is wrong with it)."""
-    for number, raw in enumerate(stream, 1):
-        text = decode(raw).text  # undecodable bytes become U+FFFD
-        if not text.strip():
-            continue
-        try:
-            # Lone surrogate escapes become U+FFFD, so the text can be written and tokenized.
-            row, _ = jsontext.loads(text)
-        except ValueError as exc:
-            yield number, f"not valid JSON ({exc})"
-            continue
-        yield number, row if isinstance(row, dict) else "expected a JSON object"
-
-
-def _csv_rows(
-    stream: BinaryIO, source: str, delimiter: str, text_field: str
-) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    reader = csv.DictReader(text, delimiter=delimiter)
-    if reader.fieldnames is None:
-        raise ParseError(source, "the file is empty")
-    if text_field not in reader.fieldnames:
-        columns = ", ".join(reader.fieldnames[:10])
-        raise ParseError(source, f"no {text_field!r} column (columns: {columns}); "
-                         "name the text column with --text-field")
-    start = reader.line_num + 1
-    try:
-        for row in reader:
-            if None in row:
-                yield start, "more cells than the header has columns"
-            else:
-                yield start, row
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise ParseError(source, f"unreadable CSV ({exc})", line=reader.line_num) from None
 
 
 def make_record(item: Item, scores: dict[str, float], spans: list[dict[str, Any]],

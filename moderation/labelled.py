@@ -2,7 +2,10 @@
 
 A labelled file is CSV, TSV or JSONL with a text column and either label columns (0/1 or
 probabilities) or a ``labels`` list, plus optional ``spans`` (``[{"start", "end", "label"}]``).
-A small mapping file (JSON or TOML) renames the user's columns onto our labels::
+The file is read by the rules every command shares (:func:`moderation.rows.read_rows`: file
+kinds, encodings, headers); a line that cannot be read is skipped and counted in the
+:class:`LoadReport` with where it is, and the good rows are kept. A small mapping file (JSON or
+TOML) renames the user's columns onto our labels::
 
     text = "comment_text"                      # the text column (default "text")
     annotates = ["hostility", "insult"]        # optional: labels this file annotates
@@ -28,18 +31,18 @@ members become unknown; a negative row makes them all negative.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import random
-import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from moderation.errors import DataError
+from moderation.encoding import decode
+from moderation.errors import DataError, ParseError
 from moderation.labels import BY_NAME
+from moderation.rows import RowReport, read_rows
 
 _TRUE = {"true", "yes", "y"}
 _FALSE = {"false", "no", "n"}
@@ -72,18 +75,32 @@ class Example:
 class LoadReport:
     """What a load read and what it skipped, so nothing is dropped silently."""
 
-    rows: int = 0
+    rows: int = 0  # rows and unreadable lines seen; ``skipped`` says how many were not kept
     skipped: dict[str, int] = field(default_factory=dict)
     ignored_columns: set[str] = field(default_factory=set)
+    first_skipped: dict[str, str] = field(default_factory=dict)  # why -> where it first was
+    warnings: list[str] = field(default_factory=list)  # decoding repairs, per file
 
-    def skip(self, why: str) -> None:
+    def skip(self, why: str, where: str | None = None) -> None:
         self.skipped[why] = self.skipped.get(why, 0) + 1
+        if where is not None:
+            self.first_skipped.setdefault(why, where)
+
+    def unreadable(self, path: str | Path, table: RowReport) -> None:
+        """Count the lines reading ``path`` skipped, and its decoding repairs."""
+        for bad in table.bad:
+            self.rows += 1
+            self.skip(bad.reason, f"{path}:{bad.line}" + (f" ({bad.detail})" if bad.detail else ""))
+        self.warnings.extend(f"{path}: {warning}" for warning in table.warnings)
 
     def summary(self) -> str:
         parts = [f"{self.rows} row(s) read"]
-        parts += [f"{n} skipped ({why})" for why, n in sorted(self.skipped.items())]
+        parts += [f"{n} skipped ({why}" + (f", first at {self.first_skipped[why]}"
+                                           if why in self.first_skipped else "") + ")"
+                  for why, n in sorted(self.skipped.items())]
         if self.ignored_columns:
             parts.append(f"columns ignored: {', '.join(sorted(self.ignored_columns))}")
+        parts += self.warnings
         return "; ".join(parts)
 
 
@@ -106,13 +123,14 @@ def load_mapping(path: str | Path) -> ColumnMapping:
         raw = path.read_bytes()
     except OSError as exc:
         raise DataError(f"{path}: cannot read the mapping file: {exc.strerror or exc}") from None
+    text = decode(raw).text  # a byte-order mark (Notepad writes one) is not TOML or JSON
     try:
         if path.suffix == ".toml":
             import tomllib
 
-            data = tomllib.loads(raw.decode("utf-8"))
+            data = tomllib.loads(text)
         else:
-            data = json.loads(raw)
+            data = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: not a valid mapping file: {exc}") from None
     return mapping_from_dict(data, str(path))
@@ -143,32 +161,17 @@ def mapping_from_dict(data: Mapping[str, Any], where: str = "mapping") -> Column
     )
 
 
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, row) pairs from a CSV, TSV or JSONL file."""
-    suffix = path.suffix.lower()
+def _rows(path: Path, report: LoadReport) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, row) pairs from a CSV, TSV or JSONL file, read by the rules of
+    :func:`moderation.rows.read_rows`; the lines it skips are counted in ``report`` with the
+    place of the first."""
+    table = RowReport()
     try:
-        handle = open(path, encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot open: {exc.strerror or exc}") from None
-    with handle:
-        if suffix in (".jsonl", ".ndjson", ".json"):
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-                if not isinstance(row, dict):
-                    raise DataError(f"{path}:{number}: expected a JSON object per line")
-                yield number, row
-        elif suffix in (".csv", ".tsv", ".tab", ".txt"):
-            csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-            reader = csv.DictReader(handle, delimiter="\t" if suffix != ".csv" else ",")
-            for row in reader:
-                yield reader.line_num, row
-        else:
-            raise DataError(f"{path}: unknown labelled-data type {suffix!r}: use .csv, .tsv or .jsonl")
+        for row in read_rows(path, report=table):
+            yield row.line, row.values
+    except ParseError as exc:
+        raise DataError(str(exc)) from None
+    report.unreadable(path, table)
 
 
 def _number(value: Any, where: str, table: Mapping[str, float] | None) -> float | None:
@@ -236,7 +239,7 @@ def load_labelled(
     report = report if report is not None else LoadReport()
     allowed = None if label_set is None else set(label_set)
     examples: list[Example] = []
-    rows = list(_rows(path))
+    rows = list(_rows(path, report))
     if not rows:
         raise DataError(f"{path}: no rows")
 

@@ -101,16 +101,28 @@ def utf8_stream(stream: BinaryIO) -> tuple[BinaryIO, list[str]]:
     return io.BytesIO(b"\xef\xbb\xbf" + decoded.text.encode("utf-8")), list(decoded.warnings)
 
 
-def parse_stream(stream: BinaryIO, source: str, format: str | None = None) -> Iterator[Thread]:
-    """Threads from a binary stream (read whole first when it cannot seek)."""
+def parse_stream(stream: BinaryIO, source: str, format: str | None = None,
+                 text_field: str = "text") -> Iterator[Thread]:
+    """Threads from a binary stream (read whole first when it cannot seek).
+
+    Without a ``format``, a flat comment list (a CSV, TSV or JSON Lines table with a
+    ``text_field`` column: see :mod:`moderation.parsers.flat`) is read as one; anything else
+    by the format whose sniffer takes it."""
+    from moderation.parsers.flat import flat_kind, flat_threads
+
     stream, warnings = utf8_stream(stream)
+    threads: Iterator[Thread]
     if format is not None:
-        fmt = get_format(format)
+        threads = get_format(format).parse(stream, source)
     else:
         head = stream.read(SNIFF_BYTES)
         stream.seek(0)
-        fmt = detect_format(head, source)
-    for number, thread in enumerate(fmt.parse(stream, source)):
+        kind = flat_kind(source, head, text_field)
+        if kind is not None:
+            threads = flat_threads(stream, source, kind, text_field)
+        else:
+            threads = detect_format(head, source).parse(stream, source)
+    for number, thread in enumerate(threads):
         if number == 0 and warnings:  # the file's decoding, reported with its first thread
             thread = dataclasses.replace(thread, warnings=(*warnings, *thread.warnings))
         yield thread

@@ -68,8 +68,8 @@ TARGETS: dict[str, tuple[Callable[[bytes], list[Any]], tuple[str, ...]]] = {
     "detect": (_detected, ("detect", *_SEED_FILES)),
     **{name: (_threads(name), (name,)) for name in _SEED_FILES},
     "flat-jsonl": (_flat("jsonl"), ("flat-jsonl",)),
-    "flat-csv": (_flat(","), ("flat-csv",)),
-    "flat-tsv": (_flat("\t"), ("flat-tsv",)),
+    "flat-csv": (_flat("csv"), ("flat-csv",)),
+    "flat-tsv": (_flat("tsv"), ("flat-tsv",)),
     "flat-sniff": (_flat_kind, ("flat-sniff", "flat-jsonl", "flat-csv", "flat-tsv")),
 }
 

@@ -7,17 +7,17 @@ negative); everything else stays unknown and is masked in the loss.
 
 from __future__ import annotations
 
-import csv
-import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from moderation.errors import DataError
+from moderation.encoding import decode
+from moderation.errors import DataError, ParseError
 from moderation.labelled import Example, LoadReport, Span
 from moderation.labels import HOSTILITY, LABELS, PROPAGANDA, default_groups
 from moderation.parsers.clean import unescape
+from moderation.rows import RowReport, read_rows
 
 
 class Loader(Protocol):
@@ -82,31 +82,33 @@ def require(folder: Path, *names: str) -> None:
             raise DataError(f"{folder / name}: missing (is {folder} a complete copy of the dataset?)")
 
 
-def read_table(path: Path, columns: Iterable[str], delimiter: str = ",",
-               quoted: bool = True) -> Iterator[dict[str, str]]:
-    """Rows of a CSV/TSV file as dicts, after checking that the needed columns are there.
+def read_table(path: Path, columns: Iterable[str], *, report: LoadReport, delimiter: str = ",",
+               quoted: bool = True) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, row) pairs of a CSV/TSV file, read by the rules every command shares
+    (:func:`moderation.rows.read_rows`), after checking that the needed columns are there.
+    Lines that cannot be read are skipped and counted in ``report``.
 
     ``quoted=False`` reads quote characters as text (files that never quote their fields)."""
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    table = RowReport()
     try:
-        handle = open(path, encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot open: {exc.strerror or exc}") from None
-    with handle:
-        reader = csv.DictReader(handle, delimiter=delimiter,
-                                quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE)
-        missing = set(columns) - set(reader.fieldnames or ())
-        if missing:
-            raise DataError(f"{path}: no column(s) {', '.join(sorted(missing))} "
-                            f"(found: {', '.join(reader.fieldnames or ())})")
-        yield from reader
+        for row in read_rows(path, "tsv" if delimiter == "\t" else "csv", require=tuple(columns),
+                             quotes=quoted, report=table):
+            yield row.line, row.values
+    except ParseError as exc:
+        raise DataError(str(exc)) from None
+    report.unreadable(path, table)
 
 
 def read_lines(path: Path) -> list[str]:
+    """The lines of a text file, decoded by the rules every input follows; a file that needs
+    repairs is refused (its line numbers pair with another file's)."""
     try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read: {exc}") from None
+        decoded = decode(path.read_bytes())
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if decoded.replaced:
+        raise DataError(f"{path}: {decoded.warnings[-1]}; convert the file to UTF-8")
+    return decoded.text.splitlines()
 
 
 def clean_post(text: str) -> str:

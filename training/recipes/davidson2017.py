@@ -20,17 +20,18 @@ CLASSES = {
 
 
 def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
+    report = report if report is not None else LoadReport()
     require(folder, FILE)
     path = folder / FILE
 
     def rows() -> Iterator[LabelledRow]:
-        for number, row in enumerate(read_table(path, ("tweet", "class")), 2):
+        for number, row in read_table(path, ("tweet", "class"), report=report):
             labels = CLASSES.get(row["class"].strip())
             if labels is None:
                 raise DataError(f"{path}:{number}: class {row['class']!r} is not 0, 1 or 2")
             yield row["tweet"], labels
 
-    return class_examples(rows(), NAME, report if report is not None else LoadReport())
+    return class_examples(rows(), NAME, report)
 
 
 RECIPE = DatasetRecipe(

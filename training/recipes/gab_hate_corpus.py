@@ -25,7 +25,7 @@ def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
     path = folder / FILE
     dedupe = Deduper(report)
     examples = []
-    for number, row in enumerate(read_table(path, ("text", *COLUMNS), delimiter="\t"), 2):
+    for number, row in read_table(path, ("text", *COLUMNS), report=report, delimiter="\t"):
         report.rows += 1
         text = clean_post(row["text"])
         if not text:

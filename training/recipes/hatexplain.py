@@ -23,11 +23,12 @@ CATEGORIES = {
 
 
 def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
+    report = report if report is not None else LoadReport()
     require(folder, FILE)
     path = folder / FILE
 
     def rows() -> Iterator[LabelledRow]:
-        for number, row in enumerate(read_table(path, ("text", "category")), 2):
+        for number, row in read_table(path, ("text", "category"), report=report):
             category = row["category"].strip()
             if category == UNDECIDED:
                 yield row["text"], "undecided: annotators split three ways"
@@ -37,7 +38,7 @@ def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
                 yield row["text"], CATEGORIES[category]
 
     # The posts are already lower-cased with punctuation stripped: nothing to clean but spaces.
-    return class_examples(rows(), NAME, report if report is not None else LoadReport(), str.strip)
+    return class_examples(rows(), NAME, report, str.strip)
 
 
 RECIPE = DatasetRecipe(

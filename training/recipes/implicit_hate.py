@@ -26,18 +26,19 @@ CLASSES = {
 
 
 def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
+    report = report if report is not None else LoadReport()
     require(folder, FILE)
     path = folder / FILE
 
     def rows() -> Iterator[LabelledRow]:
-        for number, row in enumerate(read_table(path, ("post", "class"), delimiter="\t"), 2):
+        for number, row in read_table(path, ("post", "class"), report=report, delimiter="\t"):
             labels = CLASSES.get(row["class"].strip())
             if labels is None:
                 raise DataError(f"{path}:{number}: class {row['class']!r} is not one of "
                                 f"{', '.join(CLASSES)}")
             yield row["post"], labels
 
-    return class_examples(rows(), NAME, report if report is not None else LoadReport())
+    return class_examples(rows(), NAME, report)
 
 
 RECIPE = DatasetRecipe(

@@ -43,7 +43,7 @@ def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
     positives: dict[str, set[str]] = {}
     for name, column in FILES.items():
         path = folder / name
-        for number, row in enumerate(read_table(path, ("source_article", column)), 2):
+        for number, row in read_table(path, ("source_article", column), report=report):
             report.rows += 1
             fallacy = row[column].strip().lower()
             if fallacy not in MAPPED and fallacy not in PROPAGANDA_ONLY:

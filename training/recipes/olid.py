@@ -26,19 +26,21 @@ LABELS: dict[tuple[str, str], dict[str, float]] = {
 
 
 def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
+    report = report if report is not None else LoadReport()
     require(folder, FILE)
     path = folder / FILE
     # Tweets keep their quote characters as text: OLID's TSV does not quote fields.
-    table = read_table(path, ("tweet", "subtask_a", "subtask_b"), delimiter="\t", quoted=False)
+    table = read_table(path, ("tweet", "subtask_a", "subtask_b"), report=report, delimiter="\t",
+                       quoted=False)
 
     def rows() -> Iterator[LabelledRow]:
-        for number, row in enumerate(table, 2):
+        for number, row in table:
             key = (row["subtask_a"].strip(), row["subtask_b"].strip())
             if key not in LABELS:
                 raise DataError(f"{path}:{number}: unexpected subtask_a/subtask_b {key[0]}/{key[1]}")
             yield row["tweet"], LABELS[key]
 
-    return class_examples(rows(), NAME, report if report is not None else LoadReport())
+    return class_examples(rows(), NAME, report)
 
 
 RECIPE = DatasetRecipe(

@@ -53,7 +53,7 @@ def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
     examples = []
     for name in SPAN_FILES:
         path = folder / name
-        for row in read_table(path, ("spans", "text")):
+        for _, row in read_table(path, ("spans", "text"), report=report):
             report.rows += 1
             text = row["text"]
             if not text.strip():
@@ -118,12 +118,14 @@ def _majority_types(text: str, annotators: list[Marks], report: LoadReport
 def _typed_annotators(folder: Path, report: LoadReport) -> dict[str, list[Marks]]:
     """Text -> each annotator's typed spans (annotators of duplicate comments pooled)."""
     text_of = {row["comment_id"]: row["comment_text"]
-               for row in read_table(folder / "comments.csv", ("comment_id", "comment_text"))}
+               for _, row in read_table(folder / "comments.csv", ("comment_id", "comment_text"),
+                                        report=report)}
     comment_of = {row["annotation"]: row["comment_id"]
-                  for row in read_table(folder / "annotations.csv", ("annotation", "comment_id"))}
+                  for _, row in read_table(folder / "annotations.csv", ("annotation", "comment_id"),
+                                           report=report)}
     marks: dict[str, Marks] = {annotation: [] for annotation in comment_of}
     path = folder / "spans.csv"
-    for row in read_table(path, ("annotation", "type", "start", "end")):
+    for _, row in read_table(path, ("annotation", "type", "start", "end"), report=report):
         if row["annotation"] not in marks:
             report.skip("typed span of an unknown annotation")
             continue

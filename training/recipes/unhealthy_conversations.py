@@ -28,7 +28,7 @@ def load(folder: Path, report: LoadReport | None = None) -> list[Example]:
     needed = ("comment", *columns, *(f"{c}:confidence" for c in columns))
     dedupe = Deduper(report)
     examples = []
-    for number, row in enumerate(read_table(path, needed), 2):
+    for number, row in read_table(path, needed, report=report):
         report.rows += 1
         text = clean_post(row["comment"])
         if not text:
