@@ -209,7 +209,7 @@ def test_a_bad_file_is_reported_and_every_other_file_scored(
     assert code == 1
     page = report.read_text(encoding="utf-8")
     assert page.count('<p class="failure">') == 4 and page.count('<article class="card') == 7
-    assert "2 not scored: line 2 (&#x27;text&#x27; must be a string, got int), line 3 (not valid JSON" in page
+    assert "2 not scored: line 2 (&#39;text&#39; must be a string, got int), line 3 (not valid JSON" in page
     records = read_records(out)
     # the good rows of the partly bad list, then the whole page
     assert [r["text"] for r in records[:2]] == ["market opens", "bread"]
