@@ -165,3 +165,32 @@ def _overrides(value: Any, info: ModelInfo, where: str) -> dict[str, dict[str, f
             values[key] = float(number)
         out[label] = values
     return out
+
+
+def policy_toml(data: Mapping[str, Any]) -> str:
+    """A policy file's text for ``data`` (``{"labels": {...}, "communities": {NAME: {"labels":
+    {...}}}}``, as ``tomllib`` reads one): what ``load_policy`` reads back as the same dict."""
+    lines: list[str] = []
+
+    def table(header: str, rules: Mapping[str, Mapping[str, float]]) -> None:
+        lines.append(f"[{header}]")
+        for label, rule in rules.items():
+            values = ", ".join(f"{key} = {float(rule[key])!r}" for key in ("review", "reject") if key in rule)
+            lines.append(f"{_toml_key(label)} = {{ {values} }}")
+        lines.append("")
+
+    if data.get("labels"):
+        table("labels", data["labels"])
+    for community, section in (data.get("communities") or {}).items():
+        table(f"communities.{_toml_key(community)}.labels", section.get("labels") or {})
+    return "\n".join(lines)
+
+
+def _toml_key(key: str) -> str:
+    if key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key):
+        return key
+    # A basic string: TOML allows no raw control character in one, and no surrogate escape.
+    escaped = "".join(
+        "\\" + c if c in '"\\' else f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F else c
+        for c in key)
+    return f'"{escaped}"'
