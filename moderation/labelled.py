@@ -18,10 +18,12 @@ TOML) renames the user's columns onto our labels::
     NOT = 0
 
 In JSONL a row may leave out labels (they are unknown for that row) and name labels the first
-row does not. ``id`` and ``thread`` are carried along, never read as labels. A row may list its
-own ``span_labels``: the labels whose evidence its ``spans`` mark completely (a moderator who
-marked the insult in one comment said nothing about its threat tokens); without it, a row with
-``spans`` takes the file's span labels.
+row does not. ``id``, ``thread``, ``community`` and ``received`` (where and when the text was
+seen, as the service's feedback store writes them) are carried along, never read as labels. A
+last line cut short (a writer stopped mid-line) is skipped and counted as such. A row may
+list its own ``span_labels``: the labels whose evidence its ``spans`` mark completely (a
+moderator who marked the insult in one comment said nothing about its threat tokens); without
+it, a row with ``spans`` takes the file's span labels.
 
 Labels a file does not annotate are *unknown*, not negative: ``Example.labels`` holds only the
 known ones and the loss is masked for the rest. A source column mapped onto several of our
@@ -47,6 +49,8 @@ from moderation.rows import RowReport, read_rows
 _TRUE = {"true", "yes", "y"}
 _FALSE = {"false", "no", "n"}
 _MISSING = {"", "na", "nan", "null", "none"}
+# Columns that say where a row came from, never labels.
+METADATA = ("id", "thread", "community", "received")
 
 
 @dataclass(frozen=True)
@@ -328,7 +332,7 @@ def _label_columns(
     list_mode: bool,
 ) -> dict[str, tuple[str, ...]]:
     """Source column -> target labels, for the columns of this file."""
-    reserved = {mapping.text, "spans", "span_labels", "labels", "id", "thread"}
+    reserved = {mapping.text, "spans", "span_labels", "labels", *METADATA}
     columns: dict[str, tuple[str, ...]] = {}
     for column in keys:
         if column in reserved:

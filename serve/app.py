@@ -24,7 +24,7 @@ from serve.errors import ApiError, CatchAllMiddleware, install_handlers
 from serve.limits import BodyLimitMiddleware, RateLimiter
 from serve.metrics import Metrics, ObserveMiddleware
 from serve import openapi
-from serve.routes import health, info, perspective, score, threads
+from serve.routes import feedback, health, info, perspective, score, threads
 from serve.service import Service
 from serve.settings import Settings, load_settings
 
@@ -33,6 +33,8 @@ log = logging.getLogger("moderation.serve")
 DESCRIPTION = """Scores reader comments for hostility and propaganda techniques with the model
 loaded at start. Labels, groups and thresholds come from the model (`GET /v1/labels`).
 `POST /v1alpha1/comments:analyze` answers Perspective's requests in Perspective's shape.
+`POST /v1/feedback` and Perspective's `comments:suggestscore` store moderators' verdicts for
+training (when `MODERATION_FEEDBACK_FILE` is set).
 Errors are JSON: `{"error": {"code", "status", "message", "details"}}`."""
 
 
@@ -86,12 +88,14 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     )
     install_handlers(app)
     openapi.install(app)
-    for router in (score.router, threads.router, perspective.router, info.router, health.router):
+    for router in (score.router, threads.router, perspective.router, feedback.router, info.router,
+                   health.router):
         app.include_router(router)
     # Added innermost first: requests pass the catch-all, metrics, CORS, then the body limit.
     app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes, per_path={
         threads.PATH: settings.max_upload_bytes, score.PATH: settings.max_score_body_bytes,
-        perspective.PATH: settings.max_score_body_bytes}, timeout=settings.body_timeout_s)
+        perspective.PATH: settings.max_score_body_bytes, perspective.SUGGEST_PATH: settings.max_score_body_bytes,
+        feedback.PATH: settings.max_score_body_bytes}, timeout=settings.body_timeout_s)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

@@ -178,6 +178,7 @@ def install_handlers(app: FastAPI) -> None:
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {
         400: "Invalid request (Perspective's shape)", 401: "Missing or unknown API key",
+        404: "Off: the message names the setting that turns it on",
         413: "Request body too large", 422: "Invalid request: the message names each bad field",
         429: "Rate limit exceeded; see Retry-After", 500: "Internal error",
         503: "Model not loaded, or too busy; see Retry-After",

@@ -14,7 +14,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from serve import perspective
+from serve import feedback, perspective
+from serve.routes import perspective as perspective_routes
 from serve.routes import threads
 from serve.service import Service
 
@@ -49,13 +50,24 @@ def tighten(schema: dict[str, Any], service: Service) -> None:
     models["ScoreRequest"]["properties"]["text"]["maxLength"] = service.settings.max_text_chars
     models["TextEntry"]["properties"]["text"]["maxLength"] = service.settings.max_text_chars
 
-    request = models["AnalyzeRequest"]["properties"]
-    request["requestedAttributes"]["propertyNames"] = {"enum": sorted(perspective.attributes(service.info))}
     # A language matches on its primary subtag, in any case, as perspective.check reads it.
     primaries = "|".join("".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in language)
                          for language in sorted({perspective.primary(lang) for lang in service.settings.languages}))
-    _string_branch(request["languages"]["anyOf"][0]["items"])["pattern"] = \
-        rf"^\s*(?:{primaries})(?:[-_][\s\S]*|\s*)$"
+    attributes = {"enum": sorted(perspective.attributes(service.info))}
+    for name, field in (("AnalyzeRequest", "requestedAttributes"), ("SuggestRequest", "attributeScores")):
+        request = models[name]["properties"]
+        request[field]["propertyNames"] = attributes
+        _string_branch(request["languages"]["anyOf"][0]["items"])["pattern"] = \
+            rf"^\s*(?:{primaries})(?:[-_][\s\S]*|\s*)$"
+
+    if service.feedback_file is None:  # the routes answer 404: the schema offers neither
+        for path in (feedback.PATH, perspective_routes.SUGGEST_PATH):
+            schema["paths"].pop(path, None)
+    else:
+        verdict = models["FeedbackRequest"]["properties"]
+        verdict["text"]["maxLength"] = service.settings.max_text_chars
+        verdict["labels"]["propertyNames"] = {"enum": labels}
+        models["SpanIn"]["properties"]["label"]["enum"] = labels
 
     operation = schema["paths"][threads.PATH]["post"]
     for parameter in list(operation.get("parameters", [])):

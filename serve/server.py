@@ -15,6 +15,7 @@ from typing import Any
 
 from moderation.backends import require_onnx
 from moderation.export import cache_path, cached_graph
+from moderation.feedback import check_store
 from moderation.modeldir import ModelInfo, read_model_info, resolve_base
 from serve.service import load_policies
 from serve.settings import ENV_PREFIX, RENAMED, load_settings, unknown_environment
@@ -59,6 +60,8 @@ def run(*, host: str | None = None, port: int | None = None, model: str | None =
     info = read_model_info(settings.model_dir)
     resolve_base(info.base_name)
     load_policies(info, settings)
+    if settings.feedback_file is not None:
+        check_store(settings.feedback_file)
     if model is not None:
         os.environ[f"{ENV_PREFIX}MODEL"] = str(Path(model).resolve())
     if settings.backend == "onnx":

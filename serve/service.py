@@ -1,9 +1,11 @@
 """The scoring service behind the routes: the loaded model, its micro-batcher and the policies
-that decide (:mod:`moderation.policy`), plus the checks every route applies to its input."""
+that decide (:mod:`moderation.policy`), the feedback store (:mod:`moderation.feedback`), plus the
+checks every route applies to its input."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 import tomllib
@@ -11,14 +13,18 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from moderation.errors import ConfigError
+from moderation.feedback import StoreError, Verdict, append, check_store
 from moderation.modeldir import ModelInfo
 from moderation.policy import Policy, load_policy, model_policy
 from moderation.scorer import Scores
 from serve.batcher import Batcher, BatcherClosed, QueueFull, ScoringFailed, TooManyTexts
 from serve.errors import SURROGATE, ApiError
+from serve.feedback import OFF as FEEDBACK_OFF
 from serve.metrics import Metrics
 from serve.schemas import NOT_BLANK, ModelRef
 from serve.settings import ENV_PREFIX, Settings
+
+log = logging.getLogger("moderation.serve")
 
 PROBE_TEXT = "A short comment that checks the model answers."
 _NOT_BLANK = re.compile(NOT_BLANK)  # the schema's rule
@@ -48,6 +54,9 @@ class Service:
         self.settings = settings
         self.model = ModelRef(name=self.info.name, version=self.info.version)
         self.policy, self.communities = load_policies(self.info, settings)
+        self.feedback_file = settings.feedback_file
+        if self.feedback_file is not None:
+            check_store(self.feedback_file)
         self.batcher: Batcher[Scores] = Batcher(
             lambda texts: scorer.score_batch(texts),
             max_batch=settings.max_batch,
@@ -157,6 +166,20 @@ class Service:
         problem = self.text_problem(text)
         if problem is not None:
             raise ApiError(code or problem[0], f"{field}: {problem[1]}")
+
+    # Feedback -------------------------------------------------------------------------------
+
+    async def store(self, verdict: Verdict) -> None:
+        """Append ``verdict`` to the feedback store; once this returns, it is on disk."""
+        if self.feedback_file is None:
+            raise ApiError(404, FEEDBACK_OFF)
+        try:
+            # Off the event loop: the lock may wait for another writer, and fsync for the disk.
+            await asyncio.to_thread(append, self.feedback_file, verdict)
+        except StoreError as exc:
+            log.error("feedback store %s: %s", self.feedback_file, exc)  # the why, never the text
+            raise ApiError(503, f"the verdict could not be stored ({exc}); retry later",
+                           headers={"Retry-After": "5"}) from None
 
     # Scoring --------------------------------------------------------------------------------
 

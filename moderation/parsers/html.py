@@ -161,11 +161,20 @@ def _classes(el: HtmlElement) -> set[str]:
 
 
 def _text(el: HtmlElement) -> str:
-    return normalise(unescape(el.text_content())).replace("\n", " ")
+    """An element's text on one line (a name, a title, a date)."""
+    return " ".join(_inner_text(el).split())
 
 
 def _inner_text(el: HtmlElement) -> str:
+    """An element's text with its paragraphs, by :func:`~moderation.parsers.clean.html_to_text`
+    (the one HTML-to-text rule of every parser) from the element's markup."""
     return html_to_text(lxml.html.tostring(el, encoding="unicode", with_tail=False))
+
+
+def _is_awaiting_notice(el: HtmlElement) -> bool:
+    """Whether ``el`` is WordPress's notice on a pending comment. Nearly every element is not:
+    its raw text without the word tells so before it is converted."""
+    return "awaiting" in el.text_content().lower() and bool(_AWAITING.fullmatch(_text(el)))
 
 
 def _first(values: list[object]) -> str | None:
@@ -260,7 +269,7 @@ def _comment(item: HtmlElement, item_id: str, parent_id: str | None,
     link = author_el.xpath(".//a[@href]/@href") if author_el is not None else []
     posted_at, date_unread = _comment_time(item)
     pending = bool(_own(item, f".//*[{_cls('comment-awaiting-moderation')}]")) or any(
-        _AWAITING.fullmatch(_text(el)) for el in _own(item, ".//em | .//p")
+        _is_awaiting_notice(el) for el in _own(item, ".//em | .//p")
     )
     comment = Comment(
         id=item_id,
@@ -322,7 +331,7 @@ def _comment_text(item: HtmlElement) -> str:
         _inner_text(child)
         for child in container
         if child.tag in _CONTENT_TAGS and not _classes(child) & _NOT_CONTENT
-        and not _AWAITING.fullmatch(_text(child))
+        and not _is_awaiting_notice(child)
     ]
     return "\n\n".join(part for part in parts if part)
 

@@ -258,6 +258,18 @@ def test_comment_without_id_is_numbered_and_warned() -> None:
     assert "2 comment(s) have no id in the page" in thread.warnings[0]
 
 
+def test_names_and_titles_are_read_by_the_same_html_to_text_as_comments() -> None:
+    # A line break between words is a space, script text is no text, and a doubly encoded
+    # apostrophe is decoded: as in comment bodies (lxml's text_content ran words together).
+    data = page("<li id='comment-3' class='comment'><cite class='fn'>Ansel<br>Brook"
+                "<script>track()</script></cite><div class='comment-content'><p>Fine.</p></div>"
+                "</li>").replace(b">T</h1>", b">Harbour<br>News &amp;#8217; week</h1>")
+    thread = parse(data)
+    [comment] = thread.comments
+    assert comment.author == "Ansel Brook"
+    assert thread.article is not None and thread.article.title == "Harbour News \u2019 week"
+
+
 def test_declared_charset_is_honoured() -> None:
     # Declared latin-1 is read as windows-1252, as browsers do: 0x93/0x94 are curly quotes.
     data = ("<html><head><meta charset='iso-8859-1'></head><body><ol class='commentlist'>"
