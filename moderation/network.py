@@ -83,15 +83,17 @@ def save_network(network: ModerationNetwork, out: Path, finetune: str) -> None:
         path.chmod(mode)
 
 
-def load_network(info: ModelInfo, base: str | None = None, merge: bool = True) -> ModerationNetwork:
+def load_network(info: ModelInfo, base: str | None = None, merge: bool = True,
+                 dropout: float | None = None) -> ModerationNetwork:
     """Build the network of a model directory on top of its base weights.
 
     Refuses a base whose weights differ from the ones the model was trained on when any weight
     comes from it (a LoRA adapter, a student's embeddings): the model would load without error
-    and score nonsense.
+    and score nonsense. ``merge=False`` keeps a LoRA adapter apart and trainable; ``dropout``
+    overrides the encoder's own (for training on).
     """
     base_dir = resolve_base(base or info.base_name)
-    encoder = load_encoder(base_dir)
+    encoder = compat.load_encoder(base_dir, dropout)
     if info.layers:
         compat.select_layers(encoder, info.layers)
     from_base = info.finetune == "lora"

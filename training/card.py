@@ -100,6 +100,10 @@ def render_model_card(model_dir: Path) -> str:
     if config.get("teacher"):
         finetune += (f". It learnt from the scores and evidence of the model `{config['teacher']}` "
                      f"(weight {config.get('distill_weight')}) as well as from the gold labels")
+    if config.get("init"):
+        finetune += (f". Adapted from the model `{config['init']}`: trained on from its weights, "
+                     "keeping its thresholds with the calibration fitted again (the site data below; "
+                     "`adaptation.json` compares the two on held-out site examples)")
     lines = [
         f"# {info.name} {info.version}",
         "",

@@ -8,6 +8,7 @@ settings it was made with (``config_key``).
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,17 @@ CHECKPOINT_DIR = "checkpoint"
 # Settings a resumed run may change: they do not touch the trained weights (the scoring windows
 # only change calibration and thresholds, which are tuned again when the run finishes).
 NOT_IN_CHECKPOINT_KEY = ("resume", "threads", "checkpoint_every", "score_max_length", "stride")
+# Settings added after checkpoints were first written count only when set, so that a run
+# stopped before they existed still resumes.
+ADDED_LATER = ("init", "replay", "holdout_fraction")
 
 
 def config_key(args: TrainingArguments) -> str:
     """The settings a checkpoint was made with, as one comparable string."""
+    defaults = {f.name: f.default for f in fields(TrainingArguments) if f.name in ADDED_LATER}
     return json.dumps({k: v for k, v in args.to_dict().items()
-                       if k not in NOT_IN_CHECKPOINT_KEY}, sort_keys=True)
+                       if k not in NOT_IN_CHECKPOINT_KEY
+                       and not (k in defaults and v == defaults[k])}, sort_keys=True)
 
 
 def save_checkpoint(path: Path, network: ModerationNetwork, optimizer: torch.optim.Optimizer,

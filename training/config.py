@@ -41,6 +41,19 @@ class TrainingArguments:
                                 "the student starts from its layers and heads and learns its "
                                 "scores and evidence on every example, besides the gold labels"})
     distill_weight: float = field(default=1.0, metadata={"help": "weight of the teacher's loss"})
+    init: str | None = field(default=None, metadata={"help": "a trained model directory to adapt "
+                             "to --data (a site's own labelled comments): training continues from "
+                             "its adapter or layers and heads, keeping its base, labels and "
+                             "scoring windows; its thresholds are kept and its calibration fitted "
+                             "again. Ends with a before/after table (adaptation.json)",
+                             "metavar": "DIR"})
+    replay: int | None = field(default=None, metadata={"help": "with --init: this many examples "
+                               "of the init model's own training data (its recipe, read from "
+                               "--data-dir, or its data files) mixed in, so it does not forget "
+                               "what the site's data does not show; default: as many as the "
+                               "site's training examples; 0 for none", "metavar": "N"})
+    holdout_fraction: float = field(default=0.2, metadata={"help": "with --init: share of --data "
+                                    "held out to measure the model before and after adapting"})
     epochs: float = field(default=3.0, metadata={"help": "passes over the training data"})
     max_steps: int | None = field(default=None, metadata={"help": "stop after this many steps"})
     batch_size: int = 32
@@ -96,6 +109,13 @@ class TrainingArguments:
             raise ConfigError("identity_swaps and obfuscated must not be negative")
         if self.checkpoint_every < 1:
             raise ConfigError("checkpoint_every must be at least 1")
+        if not 0 < self.holdout_fraction < 1:
+            raise ConfigError(f"holdout_fraction must be between 0 and 1, got {self.holdout_fraction}")
+        if self.replay is not None and self.replay < 0:
+            raise ConfigError(f"replay must not be negative, got {self.replay}")
+        if self.init and (self.teacher or self.recipe):
+            raise ConfigError("init adapts a model to --data: it takes no teacher or recipe (the "
+                              "init model's own recipe is replayed from --data-dir)")
 
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: Any) -> TrainingArguments:

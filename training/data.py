@@ -71,7 +71,7 @@ def load_data(
         from training.recipes import load_recipe
 
         train, val, provenance = load_recipe(args.recipe, Path(args.data_dir), args, log)
-        train += _augmented(train, args, log)
+        train += augmented(train, args, log)
         args.provenance = provenance
         labels = choose_labels(args, train)
         groups = default_groups(labels)
@@ -89,7 +89,7 @@ def load_data(
         train = examples
     else:
         train, val = stratified_split(examples, args.val_fraction, args.seed)
-    train = train + _augmented(train, args, log)
+    train = train + augmented(train, args, log)
     labels = choose_labels(args, train)
     if not labels:
         raise DataError("the training data annotates no labels: add label columns or a mapping file")
@@ -99,7 +99,8 @@ def load_data(
     return train, val, labels
 
 
-def _augmented(train: Sequence[Example], args: TrainingArguments, log: Log) -> list[Example]:
+def augmented(train: Sequence[Example], args: TrainingArguments, log: Log) -> list[Example]:
+    """The copies of training examples the settings ask for (``training.augment``)."""
     if not args.identity_swaps and not args.obfuscated:
         return []
     from training.augment import augment

@@ -5,6 +5,7 @@ what will score), its evaluation, and the model card."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from moderation.labelled import Example
@@ -25,9 +26,13 @@ EXPERIMENTAL_BELOW = 100
 
 def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str],
            train_ex: Sequence[Example], val_ex: Sequence[Example], base_dir: Path, log: Log,
-           teacher_labels: Sequence[LabelInfo] = (), layers: Sequence[int] = ()) -> Path:
+           teacher_labels: Sequence[LabelInfo] = (), layers: Sequence[int] = (),
+           start: ModelInfo | None = None) -> Path:
     """Save the model, then calibrate and tune thresholds on validation through a Scorer
-    loaded from the saved directory, evaluate, and write the card."""
+    loaded from the saved directory, evaluate, and write the card.
+
+    ``start`` is the model this one was adapted from: its labels keep their descriptions,
+    thresholds and (where validation cannot fit them again) calibration."""
     from training.card import write_model_card
     from training.thresholds import tune_thresholds
 
@@ -36,12 +41,18 @@ def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str
     group_of = {m: g for g, members in groups.items() for m in members}
     # A student learns evidence for every label its teacher gives evidence for.
     span_trained = _span_labels(train_ex, labels) | {label.name for label in teacher_labels if label.spans}
-    descriptions = label_descriptions(labels, train_ex)
+    if start is not None:
+        label_infos = tuple(replace(start.label(n), spans=start.label(n).spans or n in span_trained)
+                            for n in labels)
+    else:
+        descriptions = label_descriptions(labels, train_ex)
+        label_infos = tuple(LabelInfo(n, group_of[n], descriptions[n], spans=n in span_trained)
+                            for n in labels)
     info = ModelInfo(
         path=out,
         name=args.name or out.name,
         version=args.version,
-        labels=tuple(LabelInfo(n, group_of[n], descriptions[n], spans=n in span_trained) for n in labels),
+        labels=label_infos,
         base_name=args.base,
         base_sha256=base_weights_sha256(base_dir),
         finetune=args.finetune,
@@ -56,7 +67,7 @@ def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str
     write_json(out / "training_config.json", args.to_dict())
 
     if val_ex:
-        tune_thresholds(out, val_ex, args.batch_size, log)
+        tune_thresholds(out, val_ex, args.batch_size, log, start)
     write_model_card(out)
     log(f"model written to {out}")
     return out

@@ -1,5 +1,5 @@
 """The network to train: LoRA on the base, every weight, or a student keeping some of the
-base's layers and starting from a teacher's."""
+base's layers and starting from a teacher's; or a trained model's own, to adapt it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import torch
 
 from moderation import compat
-from moderation.network import ModerationNetwork
+from moderation.modeldir import ModelInfo
+from moderation.network import ModerationNetwork, load_network
 from training.config import TrainingArguments
 
 
@@ -21,17 +22,22 @@ def kept_layers(total: int, keep: int | None) -> tuple[int, ...]:
     return tuple(round((i + 1) * total / keep) - 1 for i in range(keep))
 
 
+def encoder_dropout(args: TrainingArguments) -> float | None:
+    """The encoder's dropout while training (None: the base's own)."""
+    if args.encoder_dropout is not None:
+        return args.encoder_dropout
+    # Dropout is much of a CPU step's time; the frozen base of LoRA needs none, and neither
+    # does a student, whose teacher's soft targets already regularise it.
+    return None if args.full and not args.layers else 0.0
+
+
 def build_network(args: TrainingArguments, base_dir: Path, n_labels: int,
                   teacher: ModerationNetwork | None = None,
                   layers: Sequence[int] = ()) -> ModerationNetwork:
     """LoRA on the base; every weight (``--full``); or a student keeping ``layers`` of the
     base, initialised from the teacher's (adapter merged) layers and heads when there is one."""
     torch.manual_seed(args.seed)
-    # Dropout is much of a CPU step's time; the frozen base of LoRA needs none, and neither
-    # does a student, whose teacher's soft targets already regularise it.
-    default = None if args.full and not args.layers else 0.0
-    dropout = args.encoder_dropout if args.encoder_dropout is not None else default
-    encoder = compat.load_encoder(base_dir, dropout)
+    encoder = compat.load_encoder(base_dir, encoder_dropout(args))
     if teacher is not None:
         encoder.load_state_dict(teacher.encoder.state_dict())
     if layers:
@@ -44,4 +50,14 @@ def build_network(args: TrainingArguments, base_dir: Path, n_labels: int,
     network = ModerationNetwork(encoder, n_labels)
     if teacher is not None:
         network.load_head_state(teacher.head_state())
+    return network
+
+
+def network_from(info: ModelInfo, args: TrainingArguments) -> ModerationNetwork:
+    """A trained model's network to train on: its LoRA adapter (trainable, over the frozen
+    base) or its encoder weights (a student's embeddings stay frozen), and its heads."""
+    torch.manual_seed(args.seed)
+    network = load_network(info, base=args.base, merge=False, dropout=encoder_dropout(args))
+    if info.layers:
+        compat.freeze_embeddings(network.encoder)
     return network

@@ -25,15 +25,21 @@ import numpy as np
 from moderation.labelled import Example
 from moderation.metrics import stream_weights
 from moderation.labels import BY_NAME
-from moderation.modeldir import read_model_info, write_json, write_model_info
+from moderation.modeldir import ModelInfo, read_model_info, write_json, write_model_info
 
 MIN_TO_TUNE = 5  # positives and negatives needed on validation to calibrate a label
 Log = Callable[[str], None]
 
 
-def tune_thresholds(model_dir: Path, val_ex: Sequence[Example], batch_size: int, log: Log) -> None:
+def tune_thresholds(model_dir: Path, val_ex: Sequence[Example], batch_size: int, log: Log,
+                    start: ModelInfo | None = None) -> None:
     """Calibrate and set thresholds on ``val_ex``, then evaluate: ``metrics.json``, and the
-    decision rates per source and the identity-bias metrics (``decisions.json``)."""
+    decision rates per source and the identity-bias metrics (``decisions.json``).
+
+    With ``start``, the model this one was adapted from, each label keeps its threshold there:
+    only its calibration is fitted again, so that a score means what it meant (a site's few
+    hundred examples are too few to move a threshold tuned on thousands). A label validation
+    cannot calibrate keeps its calibration there as well."""
     from moderation.evaluate import (
         decision_rates,
         evaluate,
@@ -54,12 +60,18 @@ def tune_thresholds(model_dir: Path, val_ex: Sequence[Example], batch_size: int,
         rows = [k for k, ex in enumerate(val_ex) if label.name in ex.labels]
         y = np.array([val_ex[k].labels[label.name] >= 0.5 for k in rows])
         # Too few positives (or negatives) to tune on: a threshold fitted to one positive
-        # flags everything. Keep the uncalibrated score and the default threshold.
+        # flags everything. Keep the uncalibrated score and the default threshold (or, adapting,
+        # the start's).
         positives = int(y.sum())
+        kept = start.label(label.name) if start is not None else None
         if min(positives, len(y) - positives) < MIN_TO_TUNE:
-            tuned.append(replace(label, scale=1.0, bias=0.0, threshold=0.5))
+            tuned.append(replace(label, scale=kept.scale, bias=kept.bias, threshold=kept.threshold)
+                         if kept else replace(label, scale=1.0, bias=0.0, threshold=0.5))
             continue
         scale, bias = fit_platt(y, logits[rows, i])
+        if kept is not None:
+            tuned.append(replace(label, scale=scale, bias=bias, threshold=kept.threshold))
+            continue
         known = BY_NAME.get(label.name)
         prevalence = known.stream_prevalence if known else None
         probs = sigmoid(scale * logits[rows, i] + bias)

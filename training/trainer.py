@@ -4,12 +4,14 @@
 score the examples with a teacher when distilling (``training.teacher``), build the network
 (``training.model``), train with checkpoints (``training.loop``, ``training.checkpoints``),
 then save, calibrate and tune thresholds on validation through the saved model, evaluate, and
-write the model card (``training.finish``).
+write the model card (``training.finish``). With ``args.init`` it adapts a trained model to a
+site's data instead (``training.adapt``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -17,10 +19,10 @@ import torch
 from moderation import compat
 from moderation.errors import ConfigError
 from moderation.modeldir import read_model_info, resolve_base
-from moderation.network import load_network
+from moderation.network import ModerationNetwork, load_network
 from training.checkpoints import CHECKPOINT_DIR, config_key, load_checkpoint
 from training.config import TrainingArguments
-from training.data import encode, load_data
+from training.data import Encoded, encode, load_data
 from training.finish import finish
 from training.log import Log, stderr
 from training.loop import fit
@@ -37,6 +39,10 @@ def train(args: TrainingArguments, log: Log = stderr) -> Path:
     out = Path(args.out)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.init:
+        from training.adapt import adapt
+
+        return adapt(args, log)
     train_ex, val_ex, labels = load_data(args, log)
     teacher_info = teacher = None
     teacher_spans: list[int] = []
@@ -56,11 +62,22 @@ def train(args: TrainingArguments, log: Log = stderr) -> Path:
     layers = kept_layers(compat.layer_count(base_dir), args.layers)
     network = build_network(args, base_dir, len(labels), teacher, layers)
     del teacher
+    train_network(network, data, pad, args, log, teacher_spans)
+    model = finish(args, network, labels, train_ex, val_ex, base_dir, log,
+                   teacher_info.labels if teacher_info else (), layers)
+    (out / TEACHER_FILE).unlink(missing_ok=True)
+    return model
+
+
+def train_network(network: ModerationNetwork, data: Sequence[Encoded], pad: int,
+                  args: TrainingArguments, log: Log, teacher_spans: Sequence[int] = ()) -> None:
+    """The optimiser, its schedule and the loop, continued from ``OUT/checkpoint`` with
+    ``args.resume`` when the checkpoint was made with the same settings."""
     optimizer = make_optimizer(network, args)
     steps_per_epoch = math.ceil(len(data) / args.batch_size)
     total = args.max_steps or math.ceil(steps_per_epoch * args.epochs)
     warmup = int(total * args.warmup_fraction)
-    checkpoint = out / CHECKPOINT_DIR
+    checkpoint = Path(args.out) / CHECKPOINT_DIR
     key = config_key(args)
 
     step = 0
@@ -82,7 +99,3 @@ def train(args: TrainingArguments, log: Log = stderr) -> Path:
 
     fit(network, optimizer, schedule, data, pad, args, step=step, total=total,
         checkpoint=checkpoint, key=key, teacher_spans=teacher_spans, log=log)
-    model = finish(args, network, labels, train_ex, val_ex, base_dir, log,
-                   teacher_info.labels if teacher_info else (), layers)
-    (out / TEACHER_FILE).unlink(missing_ok=True)
-    return model
