@@ -32,6 +32,7 @@ from moderation.parsers import SNIFF_BYTES, expand_paths, failure_reason
 from moderation.parsers import parse_stream, utf8_stream
 from moderation.parsers.flat import flat_kind, flat_rows
 from moderation.policy import Policy
+from moderation.record import RecordThread, ScoredRecord, Span
 from moderation.rows import Kind
 from moderation.thread import Comment, Pingback, Thread
 
@@ -48,8 +49,9 @@ class ThreadRef:
     key: str
     url: str | None = None
 
-    def to_dict(self) -> dict[str, str | None]:
-        return {"source": self.source, "title": self.title}
+    def record_thread(self) -> RecordThread:
+        """How a record names this thread."""
+        return RecordThread(self.source, self.title)
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class Scored:
     output of an earlier, interrupted run."""
 
     item: Item
-    record: dict[str, Any]
+    record: ScoredRecord
     fresh: bool = True
 
 
@@ -198,34 +200,28 @@ def _flat_events(
 
 
 
-def make_record(item: Item, scores: dict[str, float], spans: list[dict[str, Any]],
-                policy: Policy) -> dict[str, Any]:
-    """The output record of one scored text (see README: moderation score)."""
-    c = item.comment
+def make_record(item: Item, scores: dict[str, float], spans: Sequence[Span],
+                policy: Policy) -> ScoredRecord:
+    """The output record of one scored text: the policy decides its flags and decision."""
     flags, decision = policy.decide(scores)
-    return {
-        "thread": item.thread.to_dict(),
-        "kind": item.kind,
-        "id": c.id,
-        "author": c.author,
-        "posted_at": None if c.posted_at is None else c.posted_at.isoformat(),
-        "parent_id": c.parent_id,
-        "status": c.status,
-        "text": c.text,
-        "scores": scores,
-        "flags": flags,
-        "decision": decision,
-        "spans": spans,
-    }
+    return ScoredRecord.scored(item.thread.record_thread(), item.kind, item.comment, scores,
+                               flags, decision, spans)
 
 
-ScoreBatch = Callable[[list[str]], list[tuple[dict[str, float], list[dict[str, Any]]]]]
+def error_record(item: Item, code: int, message: str, text: str | None = None) -> ScoredRecord:
+    """The record of an item that was not scored (see :meth:`ScoredRecord.unscored`)."""
+    return ScoredRecord.unscored(item.thread.record_thread(), item.kind, item.comment, code,
+                                 message, text)
+
+
+ScoreBatch = Callable[[list[str]], list[tuple[dict[str, float], tuple[Span, ...]]]]
 
 
 def scorer_batch(scorer: Any) -> ScoreBatch:
-    """Adapt a :class:`~moderation.scorer.Scorer` to ``texts -> [(scores, spans)]``."""
-    def score(texts: list[str]) -> list[tuple[dict[str, float], list[dict[str, Any]]]]:
-        return [(s.scores, [span.to_dict() for span in s.spans]) for s in scorer.score_batch(texts)]
+    """Adapt a :class:`~moderation.scorer.Scorer` to ``texts -> [(scores, spans)]``, the spans
+    as records write them."""
+    def score(texts: list[str]) -> list[tuple[dict[str, float], tuple[Span, ...]]]:
+        return [(s.scores, tuple(span.written() for span in s.spans)) for s in scorer.score_batch(texts)]
     return score
 
 
@@ -235,7 +231,7 @@ def score_events(
     policy: Policy,
     *,
     chunk: int = DEFAULT_CHUNK,
-    replay: Iterator[dict[str, Any]] | None = None,
+    replay: Iterator[ScoredRecord] | None = None,
     replay_count: int = 0,
 ) -> Iterator[list[ScoredEvent]]:
     """Score the items of ``events``; yield the events in order, one chunk's worth at a time.
@@ -282,15 +278,14 @@ def _flush(pending: list[Event], score: ScoreBatch, policy: Policy) -> list[Scor
     return out
 
 
-def _check_replay(record: dict[str, Any] | None, item: Item, index: int) -> dict[str, Any]:
+def _check_replay(record: ScoredRecord | None, item: Item, index: int) -> ScoredRecord:
     """The replayed record of ``item``, if it is that item's."""
     if record is None:
         raise ModerationError(f"the output ended before record {index + 1}; run without --resume")
-    if (str(record.get("id")) != item.comment.id
-            or (record.get("thread") or {}).get("source") != item.thread.source):
+    if record.id != item.comment.id or record.thread.source != item.thread.source:
         raise ModerationError(
-            f"record {index + 1} of the output is comment {record.get('id')!r} of "
-            f"{(record.get('thread') or {}).get('source')!r}, but the inputs give comment "
+            f"record {index + 1} of the output is comment {record.id!r} of "
+            f"{record.thread.source!r}, but the inputs give comment "
             f"{item.comment.id!r} of {item.thread.source!r} there: the output was written from "
             "other inputs; run without --resume")
     return record

@@ -27,6 +27,7 @@ from moderation.errors import ConfigError, ModerationError
 from moderation.export import cached_graph
 from moderation.io import atomic_output
 from moderation.modeldir import read_model_info
+from moderation.record import ScoredRecord
 from moderation.scorefile import format_records
 
 FORMATS = ("jsonl", "parquet")
@@ -89,13 +90,13 @@ class ShardScorer:
             out["failure"].append(failure or "")
         return out
 
-    def _score(self, path: str) -> tuple[list[dict[str, Any]], int, str | None]:
+    def _score(self, path: str) -> tuple[list[ScoredRecord], int, str | None]:
         from moderation.batch import (Failure, InputOptions, Scored, Skipped, read_inputs,
                                       score_events, scorer_batch)
 
         spec = self.spec
         options = InputOptions(spec.input_format, spec.text_field, spec.include_article)
-        records: list[dict[str, Any]] = []
+        records: list[ScoredRecord] = []
         skipped = 0
         failure = None
         events = read_inputs([path], options)
@@ -109,18 +110,17 @@ class ShardScorer:
                     failure = event.reason
         return records, skipped, failure
 
-    def _write(self, index: int, records: list[dict[str, Any]]) -> None:
+    def _write(self, index: int, records: list[ScoredRecord]) -> None:
         target = self.out_dir / part_name(index, self.fmt)
         if self.fmt == "jsonl":
             with atomic_output(str(target)) as handle:
                 handle.write(format_records(records, "jsonl", self.scorer.labels).decode("utf-8"))
             return
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
-            pq.write_table(pa.Table.from_pylist(records), str(tmp))
+            pq.write_table(ScoredRecord.arrow_table(records, self.scorer.labels), str(tmp))
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)

@@ -8,10 +8,8 @@ leave a partial last record, and resuming removes it.)
 Resuming counts the complete records, cuts the file back to the last multiple of the chunk size
 (see :mod:`moderation.batch` for why) and hands those records back to be replayed.
 
-CSV flattens a record: ``thread_source``, ``thread_title``, ``kind``, ``id``, ``author``,
-``posted_at``, ``parent_id``, ``status``, ``text``, ``decision``, ``flags`` (``;``-separated),
-one ``score_LABEL`` column per label, and ``spans`` as JSON. A text cell a spreadsheet would run
-as a formula gets a leading ``'`` (see :func:`_neutral`); resuming reads it back without.
+Records (:class:`~moderation.record.ScoredRecord`) are written in their JSON or CSV form (see
+:mod:`moderation.record`); resuming reads them back through the same type.
 """
 
 from __future__ import annotations
@@ -31,6 +29,7 @@ from typing import Any
 
 from moderation.batch import DEFAULT_CHUNK
 from moderation.errors import ModerationError
+from moderation.record import ScoredRecord
 
 FORMATS = ("jsonl", "csv")
 _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
@@ -61,22 +60,13 @@ def stop_between_writes() -> Iterator[None]:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         _Guard.stop_pending = False
-_FIELDS = ("kind", "id", "author", "posted_at", "parent_id", "status", "text", "decision")
 
 
-def csv_header(labels: Sequence[str]) -> list[str]:
-    return ["thread_source", "thread_title", *_FIELDS, "flags",
-            *(f"score_{label}" for label in labels), "spans"]
-
-
-def format_records(records: Sequence[dict[str, Any]], fmt: str, labels: Sequence[str]) -> bytes:
+def format_records(records: Sequence[ScoredRecord], fmt: str, labels: Sequence[str]) -> bytes:
+    """``records`` as the lines of a JSONL or CSV file (without the CSV header)."""
     if fmt == "jsonl":
-        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
-    return "".join(_csv_line([
-        _cell(r["thread"]["source"]), _cell(r["thread"]["title"]), *(_cell(r[k]) for k in _FIELDS),
-        _cell(";".join(r["flags"])), *(r["scores"][label] for label in labels),
-        json.dumps(r["spans"]),
-    ]) for r in records).encode("utf-8")
+        return "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+    return "".join(_csv_line(r.csv_row(labels)) for r in records).encode("utf-8")
 
 
 def _csv_line(cells: Sequence[Any]) -> str:
@@ -87,43 +77,6 @@ def _csv_line(cells: Sequence[Any]) -> str:
     return buffer.getvalue()[:-2] + "\n"
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    return _neutral(value) if isinstance(value, str) else value
-
-
-def _is_formula(value: str) -> bool:
-    # Spreadsheets run a cell starting with = + - @ as a formula (OWASP's CSV injection list),
-    # also after leading spaces, which some of them skip; a leading tab or carriage return is
-    # on OWASP's list as well.
-    return value.startswith(("\t", "\r")) or value.lstrip()[:1] in ("=", "+", "-", "@")
-
-
-def _neutral(value: str) -> str:
-    """``value`` with a ``'`` before it if a spreadsheet would run it as a formula, as OWASP
-    recommends. A value whose leading quotes come before such a formula gets one more, so
-    :func:`_restored` reads every cell back exactly."""
-    return "'" + value if _is_formula(value.lstrip("'")) else value
-
-
-def _restored(cell: str) -> str:
-    return cell[1:] if cell.startswith("'") and _is_formula(cell.lstrip("'")) else cell
-
-
-def _csv_record(row: list[str], labels: Sequence[str]) -> dict[str, Any]:
-    """A CSV row read back as the record it was written from (empty cells read as None)."""
-    n = len(_FIELDS)
-    values = dict(zip(_FIELDS, (_restored(v) or None for v in row[2 : 2 + n]), strict=True))
-    scores = row[3 + n : 3 + n + len(labels)]
-    return {
-        "thread": {"source": _restored(row[0]), "title": _restored(row[1]) or None},
-        **values,
-        "text": values["text"] or "",
-        "scores": {label: float(v) for label, v in zip(labels, scores, strict=True)},
-        "flags": [f for f in _restored(row[2 + n]).split(";") if f],
-        "spans": json.loads(row[-1]),
-    }
 
 
 @dataclass
@@ -134,7 +87,7 @@ class Resume:
     kept: int = 0
     rescored: int = 0
     partial: bool = False
-    records: Iterator[dict[str, Any]] = field(default_factory=lambda: iter(()))
+    records: Iterator[ScoredRecord] = field(default_factory=lambda: iter(()))
 
 
 class RecordWriter:
@@ -185,9 +138,9 @@ class RecordWriter:
 
     def _write_header_if_new(self, new: bool) -> None:
         if new and self.fmt == "csv":
-            self._write(_csv_line(csv_header(self.labels)).encode("utf-8"))
+            self._write(_csv_line(ScoredRecord.csv_header(self.labels)).encode("utf-8"))
 
-    def append(self, records: Sequence[dict[str, Any]]) -> None:
+    def append(self, records: Sequence[ScoredRecord]) -> None:
         if records:
             self.start()
             self._write(format_records(records, self.fmt, self.labels))
@@ -250,7 +203,7 @@ class RecordWriter:
                     aligned = offset
         if header is not None:
             columns = next(csv.reader([header.decode("utf-8", "replace")]), [])
-            if columns != csv_header(self.labels):
+            if columns != ScoredRecord.csv_header(self.labels):
                 raise ModerationError(
                     f"{self.path}: its score columns are not this model's labels "
                     f"({', '.join(self.labels)}); run without --resume")
@@ -260,10 +213,10 @@ class RecordWriter:
         return Resume(kept=kept, rescored=count - kept, partial=partial,
                       records=itertools.islice(self._replay(), kept))
 
-    def _replay(self) -> Iterator[dict[str, Any]]:
+    def _replay(self) -> Iterator[ScoredRecord]:
         records = self._csv_records() if self.fmt == "csv" else self._jsonl_records()
         for number, record in enumerate(records, 1):
-            if list(record.get("scores") or {}) != self.labels:
+            if list(record.scores or {}) != self.labels:
                 raise ModerationError(
                     f"{self.path}: record {number} has scores for other labels than this "
                     f"model's ({', '.join(self.labels)}); run without --resume")
@@ -274,25 +227,23 @@ class RecordWriter:
             f"{self.path}, line {line}: not a whole record (the file was damaged there); to resume, "
             "cut the file just before that line, or run without --resume to score everything again")
 
-    def _jsonl_records(self) -> Iterator[dict[str, Any]]:
+    def _jsonl_records(self) -> Iterator[ScoredRecord]:
         # Lines split on "\n" only: a JSON line may hold U+2028 or other characters some readers
         # split on.
         with open(self.path, "rb") as handle:
             for number, line in enumerate(handle, 1):
                 try:
-                    record = json.loads(line.decode("utf-8"))
+                    record = ScoredRecord.from_json(json.loads(line.decode("utf-8")))
                 except ValueError:
-                    record = None
-                if not isinstance(record, dict):
-                    raise self._damaged(number)
+                    raise self._damaged(number) from None
                 yield record
 
-    def _csv_records(self) -> Iterator[dict[str, Any]]:
+    def _csv_records(self) -> Iterator[ScoredRecord]:
         with open(self.path, encoding="utf-8", newline="") as handle:
             reader = csv.reader(handle)
             try:
                 next(reader, None)
                 for row in reader:
-                    yield _csv_record(row, self.labels)
+                    yield ScoredRecord.from_csv_row(row, self.labels)
             except (ValueError, IndexError, csv.Error) as exc:
                 raise self._damaged(reader.line_num) from exc

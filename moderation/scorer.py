@@ -20,6 +20,7 @@ import numpy as np
 
 from moderation.metrics import sigmoid
 from moderation.modeldir import ModelInfo, default_model_dir, read_model_info
+from moderation.record import Span
 from moderation.windows import Window
 
 # A token is evidence for a label when its token-head probability reaches this.
@@ -33,8 +34,12 @@ class EvidenceSpan:
     label: str
     score: float
 
+    def written(self) -> Span:
+        """The span as records and answers give it (its score to 4 places)."""
+        return Span(self.start, self.end, self.label, round(self.score, 4))
+
     def to_dict(self) -> dict[str, object]:
-        return {"start": self.start, "end": self.end, "label": self.label, "score": round(self.score, 4)}
+        return self.written().to_json()
 
 
 @dataclass(frozen=True)

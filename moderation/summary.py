@@ -88,20 +88,23 @@ class Summary:
 
     def _scored(self, event: Scored) -> None:
         record = event.record
+        decision, flags, scores = record.decision, record.flags, record.scores
+        if record.error is not None or decision is None or flags is None or scores is None:
+            why = record.error.message if record.error is not None else "not scored"
+            self.add(Skipped(event.item.thread, record.id, why))  # counted where it is seen
+            return
         entry = self._thread(event.item.thread)
         entry.scored += 1
         self.scored += 1
-        decision = record["decision"]
         entry.decisions[decision] += 1
         self.decisions[decision] += 1
-        entry.flagged.update(record["flags"])
-        scores = record["scores"]
-        if not record["flags"]:
+        entry.flagged.update(flags)
+        if not flags:
             return  # only flagged comments can be among the worst
-        label = max(record["flags"], key=lambda name: scores[name])
+        label = max(flags, key=lambda name: scores[name])
         severity = (DECISIONS.index(decision), scores[label], max(scores.values()))
-        worst = {"id": record["id"], "author": record["author"], "decision": decision,
-                 "label": label, "score": scores[label], "flags": record["flags"]}
+        worst = {"id": record.id, "author": record.author, "decision": decision,
+                 "label": label, "score": scores[label], "flags": list(flags)}
         item = (severity, -next(self._order), worst)  # earlier comments win ties
         if len(entry.worst) < WORST:
             heapq.heappush(entry.worst, item)

@@ -3,15 +3,24 @@
 Requests forbid unknown fields, so a misspelt field is an error instead of being ignored. Text
 limits (empty, too long) are checked by the routes, not here: a batch answers a bad item with an
 error record and still scores the good ones.
+
+The result of a scored text (``ScoreFields``), an item's error and the comment records of
+``POST /v1/threads`` are generated from :class:`moderation.record.ScoredRecord`, the one
+definition of a scored comment, by :func:`edge_model`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
-from moderation.policy import Decision
+from moderation.record import COMMENT_FIELDS, RESULT_FIELDS, RecordError, RecordThread, ScoredRecord
+from moderation.record import Span as RecordSpan
 from serve.errors import NOT_UNICODE, SURROGATE
 
 MAX_BATCH_ITEMS = 256
@@ -72,40 +81,77 @@ class BatchRequest(_Request):
     community: Str | None = Field(None, max_length=200)
 
 
+# Responses generated from the record -----------------------------------------------------------
+
+# Component names of the schema, kept as clients know them.
+_EDGE_NAMES: dict[type, str] = {RecordThread: "ThreadRef", RecordError: "ItemError", RecordSpan: "Span"}
+_edge_models: dict[type, type[BaseModel]] = {}
+
+
+def edge_model(cls: type, name: str | None = None, only: Sequence[str] | None = None, *,
+               state: bool = False, doc: str | None = None) -> type[BaseModel]:
+    """A pydantic model of the dataclass ``cls`` (of its fields ``only``, in the dataclass's
+    order): the same names and types, a nested dataclass as a model of its own, a tuple as a
+    list, a mapping as a dict, descriptions from the fields' metadata. Every field is required,
+    as the JSON form always writes it, and may be null where the dataclass allows None, except
+    with ``state`` (fields that one state of the record always has, such as its scores)."""
+    if name is None and only is None and cls in _edge_models:
+        return _edge_models[cls]
+    hints = typing.get_type_hints(cls)
+    fields: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        if only is not None and field.name not in only:
+            continue
+        kind = _without_none(hints[field.name]) if state else hints[field.name]
+        fields[field.name] = (_edge_type(kind), Field(description=field.metadata.get("description")))
+    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        name or _EDGE_NAMES.get(cls, cls.__name__), __doc__=doc or cls.__doc__,
+        __module__=__name__, **fields)
+    if name is None and only is None:
+        _edge_models[cls] = model
+    return model
+
+
+def _edge_type(kind: Any) -> Any:
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if dataclasses.is_dataclass(kind):
+        return edge_model(kind)  # type: ignore[arg-type]
+    if origin in (types.UnionType, typing.Union):
+        return typing.Union[tuple(_edge_type(arg) for arg in args)]
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return list[_edge_type(args[0])]  # type: ignore[misc]
+    if origin is Mapping:
+        return dict[_edge_type(args[0]), _edge_type(args[1])]  # type: ignore[misc]
+    return kind
+
+
+def _without_none(kind: Any) -> Any:
+    args = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+    if typing.get_origin(kind) in (types.UnionType, typing.Union) and len(args) == 1:
+        return args[0]
+    return kind
+
+
+Span = edge_model(RecordSpan)
+ItemError = edge_model(RecordError)
+ThreadRef = edge_model(RecordThread)
+ScoreFields = edge_model(ScoredRecord, "ScoreFields", RESULT_FIELDS, state=True,
+                         doc="What the model and the policy say about one text.")
+ErrorFields = edge_model(ScoredRecord, "ErrorFields", ("error",), state=True,
+                         doc="Why a text was not scored.")
+RecordFields = edge_model(ScoredRecord, "RecordFields", COMMENT_FIELDS,
+                          doc="A comment as ``moderation score`` writes it.")
+
+
 # Responses --------------------------------------------------------------------------------------
-
-class Span(BaseModel):
-    """Characters [start, end) of the text that carry the finding for ``label``."""
-
-    start: int
-    end: int
-    label: str
-    score: float
-
 
 class ModelRef(BaseModel):
     name: str
     version: str
 
 
-class ScoreFields(BaseModel):
-    scores: dict[str, float] = Field(description="calibrated probability per label")
-    flags: list[str] = Field(description="labels at or above their threshold")
-    decision: Decision
-    spans: list[Span]
-
-
-class ScoreResponse(ScoreFields):
+class ScoreResponse(ScoreFields):  # type: ignore[misc,valid-type]
     model: ModelRef
-
-
-class ItemError(BaseModel):
-    code: int = Field(description="the HTTP status this item alone would have had")
-    message: str
-
-
-class ErrorFields(BaseModel):
-    error: ItemError
 
 
 class ItemId(BaseModel):
@@ -113,11 +159,11 @@ class ItemId(BaseModel):
 
 
 # Bases are listed last-first so that the id (or the comment) comes first in the JSON.
-class ScoredItem(ScoreFields, ItemId):
+class ScoredItem(ScoreFields, ItemId):  # type: ignore[misc,valid-type]
     pass
 
 
-class FailedItem(ErrorFields, ItemId):
+class FailedItem(ErrorFields, ItemId):  # type: ignore[misc,valid-type]
     pass
 
 
@@ -126,29 +172,11 @@ class BatchResponse(BaseModel):
     model: ModelRef
 
 
-class ThreadRef(BaseModel):
-    source: str
-    title: str | None
-
-
-class RecordFields(BaseModel):
-    """A comment as ``moderation score`` writes it (moderation.batch.make_record)."""
-
-    thread: ThreadRef
-    kind: Literal["comment", "article"]
-    id: str
-    author: str | None
-    posted_at: str | None
-    parent_id: str | None
-    status: str
-    text: str
-
-
-class ScoredComment(ScoreFields, RecordFields):
+class ScoredComment(ScoreFields, RecordFields):  # type: ignore[misc,valid-type]
     pass
 
 
-class FailedComment(ErrorFields, RecordFields):
+class FailedComment(ErrorFields, RecordFields):  # type: ignore[misc,valid-type]
     pass
 
 

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from moderation.batch import Item, ThreadRef, make_record
+from moderation.batch import Item, ThreadRef, error_record, make_record
 from moderation.errors import ModerationError
 from moderation.parsers import format_names, parse_bytes
-from moderation.policy import Policy
+from moderation.record import ScoredRecord
 from moderation.scorer import Scores
 from moderation.thread import Thread
 from serve.deps import ServiceDep, charge_texts, check_access
@@ -65,26 +65,27 @@ async def threads(
     good = [i for i, problem in enumerate(problems) if problem is None]
     charge_texts(request, len(good))
     scored = dict(zip(good, await service.score([items[i].comment.text for i in good]), strict=True))
-    records: list[dict[str, Any]] = []
+    records: list[ScoredRecord] = []
     for i, item in enumerate(items):
         result = scored.get(i)
         if isinstance(result, Scores):
-            records.append(make_record(item, result.scores, [s.to_dict() for s in result.spans], policy))
-        else:
-            code, message = problems[i] or (500, FAILED)
-            records.append(_error_record(item, policy, code, message))
-            if code == 413:
-                # Echoed whole, a 30 MB "comment" would cost its size again in the answer.
-                limit = service.settings.max_text_chars
-                records[-1]["text"] = item.comment.text[:limit]
-                records[-1]["error"]["message"] += f"; not scored, and cut to its first {limit} characters here"
+            records.append(make_record(item, result.scores, [s.written() for s in result.spans], policy))
+            continue
+        code, message = problems[i] or (500, FAILED)
+        text = None
+        if code == 413:
+            # Echoed whole, a 30 MB "comment" would cost its size again in the answer.
+            limit = service.settings.max_text_chars
+            text = item.comment.text[:limit]
+            message += f"; not scored, and cut to its first {limit} characters here"
+        records.append(error_record(item, code, message, text))
     out, start = [], 0
     for thread in parsed:
         data = thread.to_dict()
-        data["comments"] = records[start : start + len(thread.comments)]
+        data["comments"] = [r.to_json() for r in records[start : start + len(thread.comments)]]
         start += len(thread.comments)
         out.append(data)
-    failed = sum(1 for r in records if "error" in r)
+    failed = sum(1 for r in records if r.failed)
     answer = {"threads": out, "comments": len(records), "scored": len(records) - failed,
               "failed": failed, "model": service.model.model_dump()}
     # Rendered here: the response model's validation and serialisation would copy every string
@@ -102,16 +103,6 @@ def _ref(thread: Thread, number: int) -> ThreadRef:
     article = thread.article
     return ThreadRef(thread.source, article.title if article else None, str(number),
                      article.url if article else None)
-
-
-def _error_record(item: Item, policy: Policy, code: int, message: str) -> dict[str, Any]:
-    # The shape of moderation score's records (one definition, make_record), with an error in
-    # place of the result.
-    record = make_record(item, dict.fromkeys(policy.rules, 0.0), [], policy)
-    for key in ("scores", "flags", "decision", "spans"):
-        del record[key]
-    record["error"] = {"code": code, "message": message}
-    return record
 
 
 def _parse(body: bytes, source: str, format: str | None) -> list[Thread]:

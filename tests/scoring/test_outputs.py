@@ -17,7 +17,7 @@ import pytest
 
 from moderation.io import Discard, atomic_output, output_mode, remove_stale_temporaries
 from moderation.modeldir import write_json
-from moderation.scorefile import _neutral, _restored
+from moderation.record import _neutral, _restored
 from tests.scoring.conftest import read_records, score
 
 

@@ -152,4 +152,4 @@ def test_scoring_streams_one_chunk_at_a_time_across_files(toy_model: Path, tmp_p
     rest = [e for chunk in chunks for e in chunk if isinstance(e, Scored)]
     assert all(len(b) == 8 for b in batches[:-1]) and len(scored) + len(rest) == pulled
     # records in input order, each from its own text
-    assert [e.record["text"] for e in scored + rest] == [t for b in batches for t in b]
+    assert [e.record.text for e in scored + rest] == [t for b in batches for t in b]
