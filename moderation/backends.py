@@ -24,8 +24,7 @@ import numpy as np
 
 from moderation.errors import ModelLoadError
 from moderation.modeldir import ModelInfo
-
-BACKENDS = ("torch", "onnx")
+from moderation.scoring_config import BACKENDS as BACKENDS  # the setting's choices
 # Windows per forward pass that scored fastest on 2 cores (generated comments): ONNX Runtime
 # 145 comments/s with 8 against 129 with 32 (one call over both cores; with a call per core, 4
 # and 8 tie and 16 is 3% slower); torch 83 with 16 or 32, 81 with 8.

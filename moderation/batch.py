@@ -32,11 +32,11 @@ from moderation.parsers import SNIFF_BYTES, expand_paths, failure_reason
 from moderation.parsers import parse_stream, utf8_stream
 from moderation.parsers.flat import flat_kind, flat_rows
 from moderation.policy import Policy
+from moderation.scoring_config import DEFAULT_CHUNK, InputOptions
 from moderation.record import RecordThread, ScoredRecord, Span
 from moderation.rows import Kind
 from moderation.thread import Comment, Pingback, Thread
 
-DEFAULT_CHUNK = 512
 
 
 @dataclass(frozen=True)
@@ -98,13 +98,6 @@ class Scored:
 
 Event = ThreadStart | Item | Skipped | Failure
 ScoredEvent = ThreadStart | Scored | Skipped | Failure
-
-
-@dataclass(frozen=True)
-class InputOptions:
-    input_format: str | None = None  # force a thread format; flat lists are then not detected
-    text_field: str = "text"
-    include_article: bool = False
 
 
 def read_inputs(

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,29 +28,10 @@ from moderation.io import atomic_output
 from moderation.modeldir import read_model_info
 from moderation.record import ScoredRecord
 from moderation.scorefile import format_records
+from moderation.scoring_config import ScoringConfig
 
 FORMATS = ("jsonl", "parquet")
 MANIFEST = "_manifest.json"
-
-
-@dataclass(frozen=True)
-class ScoringSpec:
-    """Everything an actor needs to score a shard the way the local engine would."""
-
-    model: str
-    backend: str | None = None  # None: moderation.backends.default_backend()
-    precision: str = "int8"
-    threads: int | None = None
-    batch_size: int | None = None
-    chunk: int = 512
-    policy: str | None = None
-    community: str | None = None
-    input_format: str | None = None
-    text_field: str = "text"
-    include_article: bool = False
-    base: str | None = None
-    # Inputs are named as given (records carry the name), relative to the driver's directory.
-    cwd: str = "."
 
 
 def part_name(index: int, fmt: str) -> str:
@@ -59,22 +39,18 @@ def part_name(index: int, fmt: str) -> str:
 
 
 class ShardScorer:
-    """A Ray Data actor: loads the model once, then scores one shard per call."""
+    """A Ray Data actor: loads the model once, then scores one shard per call, the way the
+    local engine would with the same ``config``. ``cwd`` is the driver's directory: inputs are
+    named as given (records carry the name), relative to it."""
 
-    def __init__(self, spec: ScoringSpec, out_dir: str, fmt: str) -> None:
-        from moderation.policy import load_policy, model_policy
-        from moderation.scorer import Scorer
-
-        if os.path.isdir(spec.cwd):
-            os.chdir(spec.cwd)
-        self.spec = spec
+    def __init__(self, config: ScoringConfig, out_dir: str, fmt: str, cwd: str = ".") -> None:
+        if os.path.isdir(cwd):
+            os.chdir(cwd)
+        self.config = config
         self.out_dir = Path(out_dir)
         self.fmt = fmt
-        info = read_model_info(spec.model)
-        self.policy = (load_policy(spec.policy, info, spec.community) if spec.policy
-                       else model_policy(info))
-        self.scorer = Scorer(spec.model, base=spec.base, batch_size=spec.batch_size,
-                             threads=spec.threads, backend=spec.backend, precision=spec.precision)
+        self.policy = config.load_policy(read_model_info(config.model_dir))
+        self.scorer = config.load_scorer()
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         out: dict[str, list[Any]] = {"index": [], "path": [], "records": [], "skipped": [],
@@ -91,16 +67,15 @@ class ShardScorer:
         return out
 
     def _score(self, path: str) -> tuple[list[ScoredRecord], int, str | None]:
-        from moderation.batch import (Failure, InputOptions, Scored, Skipped, read_inputs,
-                                      score_events, scorer_batch)
+        from moderation.batch import (Failure, Scored, Skipped, read_inputs, score_events,
+                                      scorer_batch)
 
-        spec = self.spec
-        options = InputOptions(spec.input_format, spec.text_field, spec.include_article)
         records: list[ScoredRecord] = []
         skipped = 0
         failure = None
-        events = read_inputs([path], options)
-        for chunk in score_events(events, scorer_batch(self.scorer), self.policy, chunk=spec.chunk):
+        events = read_inputs([path], self.config.inputs)
+        for chunk in score_events(events, scorer_batch(self.scorer), self.policy,
+                                  chunk=self.config.chunk):
             for event in chunk:
                 if isinstance(event, Scored):
                     records.append(event.record)
@@ -129,20 +104,23 @@ class ShardScorer:
 def score_on_ray(
     files: Sequence[str],
     out_dir: Path,
-    spec: ScoringSpec,
+    config: ScoringConfig,
     *,
     fmt: str = "jsonl",
     address: str | None = None,
     actors: int | None = None,
     log: Callable[[str], None] = lambda message: None,
 ) -> dict[str, Any]:
-    """Score ``files`` (one shard each) on Ray into ``out_dir``; returns the run's totals."""
+    """Score ``files`` (one shard each) on Ray into ``out_dir``; returns the run's totals.
+    The manifest records ``config`` with its paths made absolute (the backend and batch size
+    left unset are each actor's own defaults: a cluster's workers may lack ONNX Runtime)."""
     if fmt not in FORMATS:
-        raise ConfigError(f"--format must be one of {', '.join(FORMATS)} with --engine ray")
+        raise ConfigError(f"--output-format must be one of {', '.join(FORMATS)} with --engine ray")
     try:
         import ray
     except ImportError:
         raise ConfigError("--engine ray needs Ray: pip install 'moderation[distributed]'") from None
+    config = config.absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
     done = {i for i in range(len(files)) if (out_dir / part_name(i, fmt)).is_file()}
     todo = [{"index": i, "path": p} for i, p in enumerate(files) if i not in done]
@@ -150,23 +128,25 @@ def score_on_ray(
         log(f"{len(done)} shard(s) already in {out_dir}; skipped")
     results: list[dict[str, Any]] = []
     if todo:
-        if (spec.backend or default_backend()) == "onnx" and address is None:
+        if (config.backend or default_backend()) == "onnx" and address is None:
             # Local actors share this machine's export cache: fill it once here rather than
             # in every actor at the same time.
-            cached_graph(read_model_info(spec.model), spec.precision, base=spec.base, log=log)
+            cached_graph(read_model_info(config.model_dir), config.precision, base=config.base,
+                         log=log)
         if not ray.is_initialized():
             # Without an address, a local instance on this machine (as many CPUs as it has).
             ray.init(address=address, include_dashboard=False, log_to_driver=False,
                      runtime_env=_runtime_env() if address else None)
         size = actors or max(1, min(len(todo), int(ray.available_resources().get("CPU", 1))
-                                    // max(1, spec.threads or 1)))
+                                    // max(1, config.threads or 1)))
         dataset = ray.data.from_items(todo).map_batches(
             ShardScorer,
-            fn_constructor_kwargs={"spec": spec, "out_dir": str(out_dir.resolve()), "fmt": fmt},
+            fn_constructor_kwargs={"config": config, "out_dir": str(out_dir.resolve()), "fmt": fmt,
+                                   "cwd": str(Path.cwd())},
             batch_size=1,
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=size),
-            num_cpus=spec.threads or 1,
+            num_cpus=config.threads or 1,
             max_restarts=2,
             max_task_retries=2,
         )
@@ -185,7 +165,8 @@ def score_on_ray(
         "skipped_comments": sum(int(r["skipped"]) for r in results),
         "failed": failures,
     }
-    manifest = {"inputs": [str(p) for p in files], "format": fmt, **totals}
+    manifest = {"inputs": [str(p) for p in files], "format": fmt, "config": config.to_dict(),
+                **totals}
     with atomic_output(str(out_dir / MANIFEST)) as handle:
         handle.write(json.dumps(manifest, indent=2) + "\n")
     return totals

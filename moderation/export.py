@@ -24,9 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from moderation.errors import ModelLoadError
+from moderation.io import atomic_output, atomic_path
 from moderation.modeldir import ModelInfo, base_weights_sha256, resolve_base
+from moderation.scoring_config import PRECISIONS as PRECISIONS  # the setting's choices
 
-PRECISIONS = ("int8", "fp32")
 # Bumped whenever the exported graph changes shape or meaning, so old cache entries are ignored.
 EXPORT_VERSION = 3
 CACHE_ENV = "MODERATION_CACHE_DIR"
@@ -114,8 +115,10 @@ def export_graph(info: ModelInfo, out: Path, precision: str = "int8", base: str 
     # with a dynamic padding mask.
     compat.use_eager_attention(network.encoder)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".export-") as work:
-        trace = Path(work) / "model.trace.onnx"
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".export-") as work, \
+            atomic_path(out) as final:
+        # int8: the float trace is a step on the way; fp32: it is the graph
+        trace = Path(work) / "model.trace.onnx" if precision == "int8" else final
         # A padded second row, so the trace keeps the mask as an input instead of folding
         # "no padding" into the graph. Small ids fit any vocabulary.
         ids = torch.tensor([[2, 5, 6, 7, 8, 3], [2, 9, 3, 0, 0, 0]])
@@ -133,17 +136,15 @@ def export_graph(info: ModelInfo, out: Path, precision: str = "int8", base: str 
         # ONNX Runtime's own session-time fusions (residual + LayerNorm, GELU, scaled MatMul)
         # apply to this plain trace. The offline BERT fusions were measured slower on 2 cores:
         # their fused attention cost 15% at 72 tokens and int8.
-        result = trace
         if precision == "int8":
             from moderation.quantise import quantise
 
-            quantised = Path(work) / "model.int8.onnx"
-            quantise(result, quantised)
-            result = quantised
-        (Path(work) / "export.json").write_text(json.dumps({
+            quantise(trace, final)
+    # After the graph: a kill between the two leaves a graph without its description, never a
+    # description of a graph that is not there.
+    with atomic_output(out.parent / "export.json") as handle:
+        handle.write(json.dumps({
             "model": info.name, "version": info.version, "precision": precision,
             "export_version": EXPORT_VERSION, "base_sha256": info.base_sha256,
         }, indent=2))
-        os.replace(Path(work) / "export.json", out.parent / "export.json")
-        os.replace(result, out)
     return out

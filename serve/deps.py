@@ -25,10 +25,7 @@ from serve.settings import Settings
 
 
 def load_scorer(settings: Settings) -> ScorerLike:
-    from moderation.scorer import Scorer
-
-    return Scorer(settings.model_dir, threads=settings.model_threads, batch_size=settings.forward_batch,
-                  backend=settings.backend, precision=settings.precision)
+    return settings.scoring.load_scorer()
 
 
 async def get_service(request: Request) -> Service:

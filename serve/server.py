@@ -15,10 +15,9 @@ from typing import Any
 
 from moderation.backends import require_onnx
 from moderation.export import cache_path, cached_graph
-from moderation.feedback import check_store
 from moderation.modeldir import ModelInfo, read_model_info, resolve_base
 from serve.service import load_policies
-from serve.settings import ENV_PREFIX, RENAMED, load_settings, unknown_environment
+from serve.settings import ENV_PREFIX, RENAMED, STILL_READ, load_settings, unknown_environment
 
 FACTORY = "serve.app:app_from_env"
 
@@ -45,32 +44,36 @@ def _note(message: str) -> None:  # a module-level function: the spawned child i
     print(message, file=sys.stderr, flush=True)
 
 
-def run(*, host: str | None = None, port: int | None = None, model: str | None = None,
+def run(*, host: str | None = None, port: int | None = None, model: str | Path | None = None,
         workers: int | None = None, backend: str | None = None, precision: str | None = None,
-        threads: int | None = None) -> int:
+        threads: int | None = None, batch_size: int | None = None,
+        policy: str | Path | None = None) -> int:
     import uvicorn
 
+    # Paths as absolute ones: the workers may not start where this process did.
+    model = None if model is None else str(Path(model).resolve())
+    policy = None if policy is None else str(Path(policy).resolve())
     overrides = {"host": host, "port": port, "model": model, "workers": workers,
-                 "backend": backend, "precision": precision, "threads": threads}
+                 "backend": backend, "precision": precision, "threads": threads,
+                 "batch_size": batch_size, "policy": policy}
     settings = load_settings(**overrides)
     for name in unknown_environment():
         now = f" (now {RENAMED[name]})" if name in RENAMED else ""
         print(f"moderation: warning: {name} is not a service setting{now}; ignored", file=sys.stderr)
+    for old, new in STILL_READ.items():
+        if old in os.environ:
+            print(f"moderation: warning: {old} is now {new}; still read, but rename it",
+                  file=sys.stderr)
     # Fail here, with one line, rather than in every worker with a traceback.
     info = read_model_info(settings.model_dir)
     resolve_base(info.base_name)
     load_policies(info, settings)
-    if settings.feedback_file is not None:
-        check_store(settings.feedback_file)
-    if model is not None:
-        os.environ[f"{ENV_PREFIX}MODEL"] = str(Path(model).resolve())
     if settings.backend == "onnx":
         # Export once here, not in every worker at the same time.
         require_onnx()
         if not cache_path(info, settings.precision).is_file():
             export_in_child(info, settings.precision)
-    for name, value in (("host", host), ("port", port), ("workers", workers), ("backend", backend),
-                        ("precision", precision), ("threads", threads)):
+    for name, value in overrides.items():
         if value is not None:
             os.environ[f"{ENV_PREFIX}{name.upper()}"] = str(value)
     from serve.protocol import GuardedHttpToolsProtocol

@@ -1,5 +1,7 @@
 """Service settings: ``MODERATION_*`` environment variables, overridden by ``moderation serve``
-options, validated once at start so a bad value stops the service with a message, not later."""
+options, validated once at start so a bad value stops the service with a message, not later.
+The scoring settings among them become the service's :class:`ScoringConfig` (``scoring``), the
+same object ``moderation score`` builds from its options."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
+    AliasChoices,
     Field,
     PrivateAttr,
     ValidationError,
@@ -16,13 +19,16 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from moderation.backends import BACKENDS, default_backend
+from moderation.backends import default_backend
 from moderation.errors import ConfigError
-from moderation.export import CACHE_ENV, PRECISIONS
+from moderation.export import CACHE_ENV
 from moderation.modeldir import default_model_dir
+from moderation.scoring_config import BACKENDS, PRECISIONS, ScoringConfig
 from serve.schemas import MAX_BATCH_ITEMS
 
 ENV_PREFIX = "MODERATION_"
+# Settings renamed with their old names still read: old name -> new name.
+STILL_READ = {f"{ENV_PREFIX}FORWARD_BATCH": f"{ENV_PREFIX}BATCH_SIZE"}
 
 
 def _comma_list(value: Any) -> Any:
@@ -33,7 +39,8 @@ def _comma_list(value: Any) -> Any:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", validate_default=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", validate_default=True,
+                                      validate_by_name=True)
 
     model: Path | None = Field(None, description="model directory (default: models/default)")
     host: str = Field("127.0.0.1", min_length=1, description="address to listen on")
@@ -53,7 +60,11 @@ class Settings(BaseSettings):
     max_batch: int = Field(32, ge=1, le=1024, description="texts per model call")
     # The scorer sorts a call's windows by length and pads within each forward pass; on CPU,
     # passes of a few windows waste less on padding than one wide pass (measured: 8 beat 32).
-    forward_batch: int = Field(8, ge=1, le=1024, description="windows per forward pass")
+    # Called forward_batch (MODERATION_FORWARD_BATCH) before it took the name of `moderation
+    # score --batch-size`; the old variable is still read.
+    batch_size: int = Field(8, ge=1, le=1024, description="windows per forward pass",
+                            validation_alias=AliasChoices(f"{ENV_PREFIX}BATCH_SIZE",
+                                                          f"{ENV_PREFIX}FORWARD_BATCH"))
     # Measured on 2 shared cores with the default model: some 20,000 characters a second,
     # whatever the batch size, so this bounds a call, and what a small request waits behind a
     # big one, to about 0.4 s.
@@ -112,13 +123,9 @@ class Settings(BaseSettings):
     languages: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["en"], min_length=1, description="languages the model is meant for")
 
-    # Feedback (moderation.feedback).
-    feedback_file: Path | None = Field(None, description="JSONL file that POST /v1/feedback and "
-                                       "Perspective's comments:suggestscore append moderators' "
-                                       "verdicts to, in the format moderation train reads "
-                                       "(none: both routes answer 404)")
 
     _keys: frozenset[str] = PrivateAttr(default_factory=frozenset)
+    _scoring: ScoringConfig = PrivateAttr(default_factory=ScoringConfig)
 
     _split = field_validator("api_keys", "cors_origins", "languages", mode="before")(_comma_list)
 
@@ -149,6 +156,22 @@ class Settings(BaseSettings):
                                  "a request could never be queued; raise it")
         return self
 
+    @model_validator(mode="after")
+    def _scoring_config(self) -> Settings:
+        # The scoring settings check themselves (ScoringConfig); a problem stops the start.
+        try:
+            self._scoring = ScoringConfig(model=self.model_dir, backend=self.backend,
+                                          precision=self.precision, threads=self.model_threads,
+                                          batch_size=self.batch_size, policy=self.policy)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    @property
+    def scoring(self) -> ScoringConfig:
+        """How the service scores: model, backend, precision, threads, batch size, policy."""
+        return self._scoring
+
     @property
     def keys(self) -> frozenset[str]:
         """Every accepted API key; empty when the service is open."""
@@ -177,6 +200,7 @@ def unknown_environment() -> list[str]:
     """``MODERATION_*`` variables that name no setting (a misspelling is otherwise silent)."""
     # The export cache is the library's setting, read by the service too.
     known = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields} | {CACHE_ENV}
+    known |= set(STILL_READ)
     return sorted(name for name in os.environ if name.startswith(ENV_PREFIX) and name not in known)
 
 
@@ -189,5 +213,14 @@ def load_settings(**overrides: Any) -> Settings:
         for error in exc.errors():
             name = ".".join(str(part) for part in error["loc"])
             message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"{ENV_PREFIX}{name.upper()}: {message}" if name else message)
+            problems.append(f"{_variable(name)}: {message}" if name else message)
         raise ConfigError("invalid service settings: " + "; ".join(problems)) from None
+
+
+def _variable(name: str) -> str:
+    """The environment variable of setting ``name``: the old one, if that is what gave it."""
+    variable = name.upper() if name.upper().startswith(ENV_PREFIX) else f"{ENV_PREFIX}{name.upper()}"
+    for old, new in STILL_READ.items():
+        if new == variable and new not in os.environ and old in os.environ:
+            return old
+    return variable

@@ -15,7 +15,7 @@ from moderation.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
-# A comment list saved on its own: no <html>, so only --format tells what it is.
+# A comment list saved on its own: no <html>, so only --input-format tells what it is.
 FRAGMENT = (b"<ol class='commentlist'><li id='comment-5'><cite>Ansel Brook</cite>"
             b"<p>Saved just the comments.</p></li></ol>\n")
 
@@ -138,12 +138,16 @@ def test_format_override(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     path.write_bytes(FRAGMENT)
     code, threads, err = run([str(path)], capsys)
     assert code == 1 and threads == []
-    assert "unknown format" in err and "pass --format" in err
-    code, [thread], err = run(["--format", "html", str(path)], capsys)
-    assert code == 0
+    assert "unknown format" in err and "pass --input-format" in err
+    code, [thread], err = run(["--input-format", "html", str(path)], capsys)
+    assert code == 0 and "deprecated" not in err
     assert thread["format"] == "html"
     assert [(c["id"], c["author"], c["text"]) for c in thread["comments"]] == [
         ("5", "Ansel Brook", "Saved just the comments.")]
+    # The old spelling still works, with a note on stderr.
+    code, [old], err = run(["--format", "html", str(path)], capsys)
+    assert code == 0 and old == thread
+    assert "moderation parse: --format is deprecated; use --input-format" in err
 
 
 def one_line_error(err: str) -> str:
@@ -176,7 +180,7 @@ def test_unknown_content_missing_file_and_unknown_format_name(
     assert code == 1
     assert one_line_error(err).startswith(f"moderation: {tmp_path / 'nowhere.xml'}: cannot open")
     with pytest.raises(SystemExit) as exit_:
-        main(["parse", "--format", "yaml", str(path)])
+        main(["parse", "--input-format", "yaml", str(path)])
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "invalid choice: 'yaml'" in err and "Traceback" not in err

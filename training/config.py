@@ -1,6 +1,9 @@
 """Training configuration: one dataclass, loadable from TOML, overridable from the command line.
 
 The resolved configuration is saved beside the model it produced (``training_config.json``).
+``moderation train`` makes one option per field from its type and ``metadata`` (see
+:mod:`moderation.options`): a new field needs a ``help`` and nothing in the CLI. This module
+must not import torch, so that ``moderation train --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -16,30 +19,38 @@ from moderation.modeldir import DEFAULT_BASE
 
 @dataclass
 class TrainingArguments:
-    data: list[str] = field(default_factory=list, metadata={"help": "labelled CSV/TSV/JSONL files"})
-    out: str = field(default="", metadata={"help": "model directory to write"})
-    mapping: str | None = field(default=None, metadata={"help": "column mapping file (JSON/TOML)"})
+    data: list[str] = field(default_factory=list, metadata={"help": "labelled CSV/TSV/JSONL files",
+                                                             "metavar": "PATH"})
+    out: str = field(default="", metadata={"help": "model directory to write", "metavar": "DIR",
+                                           "flags": ("-o", "--output"), "deprecated": ("--out",)})
+    mapping: str | None = field(default=None, metadata={"help": "column mapping file (JSON/TOML)",
+                                                        "metavar": "FILE"})
     recipe: str | None = field(default=None, metadata={"help": "a dataset recipe from "
-                               "training/recipes (e.g. 'default') instead of --data"})
+                               "training/recipes (e.g. 'default') instead of --data; its "
+                               "settings file, if it ships one, is the default --config",
+                               "metavar": "NAME"})
     data_dir: str = field(default="../shared/data", metadata={"help": "where recipes find the "
-                          "public datasets"})
+                          "public datasets", "metavar": "DIR"})
     max_per_dataset: int | None = field(default=None, metadata={"help": "recipes: subsample each "
                                         "dataset's training part to at most this many examples"})
     validation: list[str] = field(default_factory=list, metadata={"help": "validation files; "
-                                  "default: a stratified split of --data"})
+                                  "default: a stratified split of --data", "metavar": "PATH"})
     val_fraction: float = field(default=0.1, metadata={"help": "validation share when splitting"})
     base: str = field(default=DEFAULT_BASE, metadata={"help": "base encoder: the installed "
                       "package name or a local model directory"})
-    labels: list[str] = field(default_factory=list, metadata={"help": "label set; default: the "
-                              "labels the data annotates"})
-    full: bool = field(default=False, metadata={"help": "fine-tune every weight instead of LoRA"})
+    labels: list[str] = field(default_factory=list, metadata={"help": "label set (names, or one "
+                              "comma-separated list); default: the labels the data annotates",
+                              "metavar": "NAME", "separator": ","})
+    full: bool = field(default=False, metadata={"help": "fine-tune every weight instead of a LoRA "
+                       "adapter plus heads (the default: --no-full or --lora)", "off": ("--lora",)})
     layers: int | None = field(default=None, metadata={"help": "keep only this many of the "
                                "encoder's layers, evenly spaced and ending with the last: a "
                                "smaller, faster student whose layers train fully while the "
                                "embeddings stay the base's"})
     teacher: str | None = field(default=None, metadata={"help": "a model directory to distil: "
                                 "the student starts from its layers and heads and learns its "
-                                "scores and evidence on every example, besides the gold labels"})
+                                "scores and evidence on every example, besides the gold labels",
+                                "metavar": "DIR"})
     distill_weight: float = field(default=1.0, metadata={"help": "weight of the teacher's loss"})
     init: str | None = field(default=None, metadata={"help": "a trained model directory to adapt "
                              "to --data (a site's own labelled comments): training continues from "
@@ -56,17 +67,19 @@ class TrainingArguments:
                                     "held out to measure the model before and after adapting"})
     epochs: float = field(default=3.0, metadata={"help": "passes over the training data"})
     max_steps: int | None = field(default=None, metadata={"help": "stop after this many steps"})
-    batch_size: int = 32
+    batch_size: int = field(default=32, metadata={"help": "training examples per step"})
     max_length: int = field(default=128, metadata={"help": "tokens per training example"})
     score_max_length: int = field(default=256, metadata={"help": "window size when scoring"})
     stride: int = field(default=64, metadata={"help": "window overlap when scoring"})
     learning_rate: float = field(default=5e-4, metadata={"help": "encoder learning rate (use about 5e-5 with --full)"})
     head_learning_rate: float = field(default=2e-3, metadata={"help": "heads' learning rate"})
-    weight_decay: float = 0.01
-    warmup_fraction: float = 0.06
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.0
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay of the encoder"})
+    warmup_fraction: float = field(default=0.06, metadata={"help": "share of the steps over which "
+                                   "the learning rate rises from 0 (then it falls linearly)"})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha (the adapter's scale is "
+                            "alpha / rank)"})
+    lora_dropout: float = field(default=0.0, metadata={"help": "dropout on the LoRA adapter's input"})
     encoder_dropout: float | None = field(default=None, metadata={"help": "dropout inside the "
                                           "encoder; default 0 with LoRA (the frozen base needs "
                                           "none, and dropout is much of a CPU step's time), the "
@@ -77,14 +90,20 @@ class TrainingArguments:
                             "hostile texts with the offending word obfuscated (labels kept)"})
     span_weight: float = field(default=1.0, metadata={"help": "weight of the token (span) loss"})
     max_pos_weight: float = field(default=10.0, metadata={"help": "cap on positive-class weights"})
-    checkpoint_every: int = field(default=200, metadata={"help": "steps between checkpoints"})
-    resume: bool = field(default=False, metadata={"help": "continue from OUT/checkpoint"})
-    seed: int = 13
+    checkpoint_every: int = field(default=200, metadata={"help": "steps between checkpoints",
+                                                         "metavar": "STEPS"})
+    resume: bool = field(default=False, metadata={"help": "continue a stopped run from the "
+                         "checkpoint in its output directory"})
+    seed: int = field(default=13, metadata={"help": "random seed: validation split, "
+                      "initialisation, example order"})
     threads: int | None = field(default=None, metadata={"help": "torch CPU threads"})
-    name: str | None = field(default=None, metadata={"help": "model name (default: OUT's name)"})
-    version: str = "0.1.0"
+    name: str | None = field(default=None, metadata={"help": "model name (default: the output "
+                             "directory's name)"})
+    version: str = field(default="0.1.0", metadata={"help": "model version, written into its "
+                         "files and card"})
     provenance: list[dict[str, Any]] = field(default_factory=list, metadata={"help": "datasets "
-                                             "used, with licences (recipes fill this in)"})
+                                             "used, with licences (recipes fill this in)",
+                                             "command_line": False})
 
     def __post_init__(self) -> None:
         if self.epochs <= 0 and not self.max_steps:

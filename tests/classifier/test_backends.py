@@ -129,7 +129,7 @@ def test_export_command_writes_a_graph(toy_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "toy.onnx"
     result = subprocess.run(
         [sys.executable, "-m", "moderation.cli", "export", "--model", str(toy_model), "--precision",
-         "fp32", "--out", str(out)], capture_output=True, text=True, timeout=300,
+         "fp32", "-o", str(out)], capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(out)

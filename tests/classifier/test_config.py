@@ -41,9 +41,9 @@ def test_train_command_reports_bad_data_without_a_traceback(
 ) -> None:
     data = tmp_path / "d.csv"
     data.write_text("text,hostility\nhello,7\n", encoding="utf-8")
-    assert main(["train", "--data", str(data), "--out", str(tmp_path / "m")]) == 2
+    assert main(["train", "--data", str(data), "-o", str(tmp_path / "m")]) == 2
     err = capsys.readouterr().err
     assert "d.csv:2: column 'hostility': 7.0 is outside [0, 1]" in err
     assert "Traceback" not in err
-    assert main(["train", "--out", str(tmp_path / "m")]) == 2
+    assert main(["train", "-o", str(tmp_path / "m")]) == 2
     assert "no training data given" in capsys.readouterr().err

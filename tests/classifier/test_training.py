@@ -144,7 +144,7 @@ def test_masked_label_does_not_move(tiny_base: Path, toy_files: tuple[Path, Path
 
 def _train_cmd(data: Path, val: Path, base: Path, out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "moderation.cli", "train", "--data", str(data), "--validation", str(val),
-            "--out", str(out), "--base", str(base), "--labels", "hostility,insult",
+            "-o", str(out), "--base", str(base), "--labels", "hostility,insult",
             "--max-steps", "400", "--batch-size", "8", "--max-length", "32", "--checkpoint-every", "5",
             "--threads", "1", "--seed", "7", *extra]
 
@@ -181,7 +181,7 @@ def test_killed_run_resumes_to_the_same_model(tiny_base: Path, toy_files: tuple[
 
 
 def _three_steps(data: Path, val: Path, base: Path, out: Path) -> list[str]:
-    return ["train", "--data", str(data), "--validation", str(val), "--out", str(out), "--base",
+    return ["train", "--data", str(data), "--validation", str(val), "-o", str(out), "--base",
             str(base), "--labels", "hostility", "--max-steps", "3", "--batch-size", "8",
             "--max-length", "32", "--threads", "1"]
 

@@ -88,7 +88,7 @@ def test_inputs_that_hold_nothing_still_replace_the_outputs(
     out, summary = tmp_path / "scores.csv", tmp_path / "s.json"
     out.write_text("old\n")
     summary.write_text("{}\n")
-    code, _, err = score([str(empty), "--model", str(toy_model), "-o", str(out), "--format", "csv",
+    code, _, err = score([str(empty), "--model", str(toy_model), "-o", str(out), "--output-format", "csv",
                           "--summary", str(summary)], capsys)
     assert code == 0, err
     assert out.read_text().startswith("thread_source,") and out.read_text().count("\n") == 1
@@ -108,7 +108,7 @@ def test_devices_and_fifos_are_written_to_never_replaced(
         os.mkfifo(fifo)
         thread, received = read_fifo(fifo)
         code, _, err = score([str(toy_thread_file), "--model", str(toy_model), "-o", str(fifo),
-                              "--format", fmt], capsys)
+                              "--output-format", fmt], capsys)
         thread.join(30)
         assert code == 0, err
         assert stat.S_ISFIFO(fifo.lstat().st_mode)
@@ -234,7 +234,7 @@ def test_resume_names_a_damaged_csv_record(
 ) -> None:
     out = tmp_path / "scores.csv"
     args = [str(toy_thread_file), "--model", str(toy_model), "-o", str(out), "--chunk", "4",
-            "--format", "csv"]
+            "--output-format", "csv"]
     assert score(args, capsys)[0] == 0
     lines = out.read_bytes().splitlines(keepends=True)
     lines[3] = b"a,b,c\n"
@@ -266,7 +266,7 @@ def test_csv_cells_a_spreadsheet_would_run_are_neutralised(
     out, jsonl = tmp_path / "scores.csv", tmp_path / "scores.jsonl"
     summary, resumed_summary = tmp_path / "s.json", tmp_path / "resumed.json"
     args = [str(comments), "--model", str(toy_model), "--chunk", "4"]
-    assert score([*args, "-o", str(out), "--format", "csv", "--summary", str(summary)], capsys)[0] == 0
+    assert score([*args, "-o", str(out), "--output-format", "csv", "--summary", str(summary)], capsys)[0] == 0
     assert score([*args, "-o", str(jsonl)], capsys)[0] == 0
     records = read_records(jsonl)
     with open(out, newline="", encoding="utf-8") as handle:
@@ -281,7 +281,7 @@ def test_csv_cells_a_spreadsheet_would_run_are_neutralised(
         assert row["text"] == (_neutral(record["text"]))
     # --resume reads the cells back as they were: the same records, the same summary
     data = out.read_bytes()
-    code, _, err = score([*args, "-o", str(out), "--format", "csv", "--resume",
+    code, _, err = score([*args, "-o", str(out), "--output-format", "csv", "--resume",
                           "--summary", str(resumed_summary)], capsys)
     assert code == 0, err
     assert f"resuming: {len(rows) - len(rows) % 4} record(s) kept" in err

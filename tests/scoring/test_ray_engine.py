@@ -44,6 +44,8 @@ def test_ray_records_equal_the_local_engine(shards: Path, toy_model: Path, tmp_p
     manifest = json.loads((out / "_manifest.json").read_text())
     assert [Path(p).name for p in manifest["inputs"]] == files
     assert [f["path"] for f in manifest["failed"]] == [str(shards / "broken.xml")]
+    # the scoring settings the shards were scored with, paths made absolute
+    assert manifest["config"]["model"] == str(toy_model.resolve()) and manifest["config"]["threads"] == 1
 
     ray_records = [r for part in parts for r in read_records(part)]
     assert len(ray_records) == manifest["records"] > 4 * 80
@@ -76,7 +78,7 @@ def test_ray_engine_refuses_what_it_cannot_write(toy_model: Path, tmp_path: Path
     result = run(str(source), "--model", str(toy_model), "--engine", "ray")
     assert result.returncode == 2
     assert "-o DIR" in result.stderr
-    local = run(str(source), "--model", str(toy_model), "--format", "parquet", "-o", str(tmp_path / "x"))
+    local = run(str(source), "--model", str(toy_model), "--output-format", "parquet", "-o", str(tmp_path / "x"))
     assert local.returncode == 2 and "--engine ray" in local.stderr
 
 
@@ -87,7 +89,7 @@ def test_ray_parquet_parts_hold_the_records(toy_model: Path, tmp_path: Path) -> 
     source = write_flat(tmp_path / "in" / "c.jsonl", 30)
     out = tmp_path / "out"
     result = run(str(source.parent), "--model", str(toy_model), "-o", str(out), "--engine", "ray",
-                 "--format", "parquet", "--actors", "1", "--threads", "1")
+                 "--output-format", "parquet", "--actors", "1", "--threads", "1")
     assert result.returncode == 0, result.stderr
     rows = pq.read_table(out / "part-00000.parquet").to_pylist()
     local = tmp_path / "local.jsonl"

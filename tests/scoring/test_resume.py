@@ -92,19 +92,19 @@ def test_resume_removes_a_partial_record_and_realigns_chunks(
     full, out = tmp_path / f"full.{fmt}", tmp_path / f"out.{fmt}"
     small = tmp_path / "small.jsonl"
     small.write_text("\n".join(corpus.read_text().split("\n")[:100]) + "\n")
-    assert score(run_args(small, toy_model, full, "--format", fmt), capsys)[0] == 0
+    assert score(run_args(small, toy_model, full, "--output-format", fmt), capsys)[0] == 0
     data = full.read_bytes()
     # 37 whole records (not a multiple of the chunk) and half of the 38th
     cut = 0
     for _ in range(37 + (fmt == "csv")):
         cut = data.index(b"\n", cut) + 1
     out.write_bytes(data[:cut] + data[cut:cut + 25])
-    code, _, err = score(run_args(small, toy_model, out, "--format", fmt, "--resume"), capsys)
+    code, _, err = score(run_args(small, toy_model, out, "--output-format", fmt, "--resume"), capsys)
     assert code == 0, err
     assert "resuming: 32 record(s) kept, 5 re-scored to align with a chunk, a partial last record removed" in err
     assert out.read_bytes() == data
     # resuming a finished output changes nothing
-    assert score(run_args(small, toy_model, out, "--format", fmt, "--resume"), capsys)[0] == 0
+    assert score(run_args(small, toy_model, out, "--output-format", fmt, "--resume"), capsys)[0] == 0
     assert out.read_bytes() == data
 
 

@@ -163,7 +163,7 @@ def test_csv_output_flattens_scores_into_columns(toy_model: Path, toy_thread_fil
     jsonl, table = tmp_path / "scores.jsonl", tmp_path / "scores.csv"
     assert score([str(toy_thread_file), "--model", str(toy_model), "-o", str(jsonl)], capsys)[0] == 0
     assert score([str(toy_thread_file), "--model", str(toy_model), "-o", str(table),
-                  "--format", "csv"], capsys)[0] == 0
+                  "--output-format", "csv"], capsys)[0] == 0
     with open(table, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     records = read_records(jsonl)
@@ -263,7 +263,7 @@ def test_policy_and_community_decide(toy_model: Path, toy_thread_file: Path, tmp
                           "--policy", str(policy), "--community", "lenient"], capsys)
     assert code == 2 and "no community 'lenient' (communities: strict)" in err
     code, _, err = score([str(toy_thread_file), "--model", str(toy_model), "--community", "x"], capsys)
-    assert code == 2 and "--community needs --policy FILE" in err
+    assert code == 2 and "community 'x' needs a policy file that defines it (--policy FILE)" in err
 
 
 def test_summary_per_thread(toy_model: Path, toy_thread_file: Path, tmp_path: Path,

@@ -201,3 +201,66 @@ def test_a_misspelt_setting_is_named_and_the_export_cache_is_known(monkeypatch: 
     monkeypatch.setenv("MODERATION_MAX_BATHC", "8")
     monkeypatch.setenv("MODERATION_CACHE_DIR", "/tmp/graphs")
     assert unknown_environment() == ["MODERATION_MAX_BATHC"]
+
+
+def test_the_scoring_settings_are_the_services_scoring_config(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from moderation.scoring_config import ScoringConfig
+
+    policy = tmp_path / "policy.toml"
+    monkeypatch.setenv("MODERATION_MODEL", str(tmp_path))
+    monkeypatch.setenv("MODERATION_BACKEND", "torch")
+    settings = load_settings(batch_size=4, threads=2, policy=policy)
+    assert settings.scoring == ScoringConfig(model=tmp_path, backend="torch", precision="int8",
+                                             threads=2, batch_size=4, policy=policy)
+
+
+def test_forward_batch_is_now_batch_size_and_the_old_name_is_still_read(
+        monkeypatch: pytest.MonkeyPatch, toy_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import uvicorn
+
+    from serve import server
+    from serve.settings import unknown_environment
+
+    monkeypatch.delenv("MODERATION_BATCH_SIZE", raising=False)
+    monkeypatch.setenv("MODERATION_FORWARD_BATCH", "4")
+    assert load_settings().batch_size == load_settings().scoring.batch_size == 4
+    assert unknown_environment() == []  # known, not "not a service setting"
+    monkeypatch.setenv("MODERATION_BATCH_SIZE", "16")
+    assert load_settings().batch_size == 16  # the new name wins
+    assert load_settings(batch_size=2).batch_size == 2  # and an option wins over both
+    monkeypatch.delenv("MODERATION_BATCH_SIZE")
+    monkeypatch.setenv("MODERATION_FORWARD_BATCH", "0")
+    with pytest.raises(ConfigError, match="MODERATION_FORWARD_BATCH: Input should be greater"):
+        load_settings()  # the variable named is the one that was set
+
+    monkeypatch.setenv("MODERATION_FORWARD_BATCH", "4")
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    monkeypatch.setattr(os, "environ", {**os.environ})  # run() exports its options to the workers
+    assert server.run(model=str(toy_model), backend="torch", batch_size=8) == 0
+    assert os.environ["MODERATION_BATCH_SIZE"] == "8"
+    assert ("moderation: warning: MODERATION_FORWARD_BATCH is now MODERATION_BATCH_SIZE; still "
+            "read, but rename it") in capsys.readouterr().err
+
+
+def test_serve_takes_the_scoring_options_of_score() -> None:
+    help_text = _moderation("serve", "--help").stdout
+    for option in ("--backend", "--precision", "--threads", "--batch-size", "--policy"):
+        assert option in help_text
+    done = _moderation("serve", "--batch-size", "0")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "MODERATION_BATCH_SIZE: Input should be greater than or equal to 1" in done.stderr
+
+
+def test_serve_refuses_a_bad_policy_option_in_one_line(tmp_path: Path) -> None:
+    from moderation.modeldir import LabelInfo, ModelInfo, write_model_info
+
+    model = tmp_path / "model"
+    write_model_info(ModelInfo(path=model, name="m", version="1", labels=(LabelInfo("hostility", "hostility"),),
+                               base_name=str(tmp_path), base_sha256="0"))
+    (tmp_path / "config.json").write_text("{}")  # a "local base" for the pre-flight check
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[labels]\nhostilty = { review = 0.5 }\n")
+    done = _moderation("serve", "--model", str(model), "--port", "0", "--policy", str(policy))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "hostilty: not a label of model 'm'" in done.stderr
