@@ -1,4 +1,5 @@
-"""The README's two set-up commands are exactly what CI runs."""
+"""The README's two set-up commands are exactly what CI runs, and the commands and options the
+documents show exist."""
 
 from __future__ import annotations
 
@@ -26,3 +27,46 @@ def test_install_pins_torch_through_the_constraints_file() -> None:
     assert "-c constraints.txt" in install
     pins = (REPO / "constraints.txt").read_text().split()
     assert "torch==2.13.0" in pins
+
+
+DOCUMENTS = ("README.md", "serve/README.md", "bench/README.md")
+# Where an option named on its own is one of a moderation command's (bench/README.md names the
+# benchmark scripts' options too), and those options that belong to other tools (pytest).
+ABOUT_COMMANDS = ("README.md", "serve/README.md")
+OTHER_TOOLS = {"--run-slow"}
+
+
+def _visible_options() -> dict[str, set[str]]:
+    """Each command's options as ``--help`` shows them (old spellings left out)."""
+    import argparse
+
+    from moderation.cli import build_parser
+
+    [commands] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return {name: {s for a in parser._actions if a.help is not argparse.SUPPRESS for s in a.option_strings}
+            for name, parser in commands.choices.items()}
+
+
+def _code(text: str) -> list[str]:
+    """The code in a Markdown text: each line of its code blocks, and each inline span."""
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.S)
+    prose = re.sub(r"```[a-z]*\n.*?```", "", text, flags=re.S)
+    lines = [line for block in blocks for line in block.replace("\\\n", " ").splitlines()]
+    return lines + re.findall(r"`([^`\n]+)`", prose.replace("\n", " "))
+
+
+def test_documented_commands_and_options_exist() -> None:
+    """Every `moderation COMMAND ...` in the documents names a command and options it has (as
+    spelt today, not an old spelling), and an option named on its own is some command's."""
+    options = _visible_options()
+    every = set().union(*options.values())
+    for document in DOCUMENTS:
+        for code in _code((REPO / document).read_text(encoding="utf-8")):
+            for command, rest in re.findall(r"(?:^|[\s/])moderation ([a-z]+)(?=\s|$)(.*)", code):
+                assert command in options, f"{document}: `moderation {command}` is no command"
+                words = re.split(r"[\s\[\]|]+", rest.split(" #")[0].split("&&")[0])
+                for flag in (w.split("=")[0] for w in words if w.startswith("-") and w != "-"):
+                    assert flag in options[command], f"{document}: `moderation {command}` has no {flag}"
+            if code.startswith("--") and document in ABOUT_COMMANDS:  # an option on its own
+                flag = code.split()[0].split("=")[0]
+                assert flag in every | OTHER_TOOLS, f"{document}: no command has {flag}"
