@@ -15,6 +15,7 @@ from typing import Any
 
 from moderation.backends import require_onnx
 from moderation.export import cache_path, cached_graph
+from moderation.feedback import check_store
 from moderation.modeldir import ModelInfo, read_model_info, resolve_base
 from serve.service import load_policies
 from serve.settings import ENV_PREFIX, RENAMED, STILL_READ, load_settings, unknown_environment
@@ -68,6 +69,8 @@ def run(*, host: str | None = None, port: int | None = None, model: str | Path |
     info = read_model_info(settings.model_dir)
     resolve_base(info.base_name)
     load_policies(info, settings)
+    if settings.feedback_file is not None:
+        check_store(settings.feedback_file)
     if settings.backend == "onnx":
         # Export once here, not in every worker at the same time.
         require_onnx()

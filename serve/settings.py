@@ -123,6 +123,11 @@ class Settings(BaseSettings):
     languages: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["en"], min_length=1, description="languages the model is meant for")
 
+    # Feedback (moderation.feedback).
+    feedback_file: Path | None = Field(None, description="JSONL file that POST /v1/feedback and "
+                                       "Perspective's comments:suggestscore append moderators' "
+                                       "verdicts to, in the format moderation train reads "
+                                       "(none: both routes answer 404)")
 
     _keys: frozenset[str] = PrivateAttr(default_factory=frozenset)
     _scoring: ScoringConfig = PrivateAttr(default_factory=ScoringConfig)
