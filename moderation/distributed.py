@@ -24,7 +24,7 @@ from typing import Any
 from moderation.backends import default_backend
 from moderation.errors import ConfigError, ModerationError
 from moderation.export import cached_graph
-from moderation.io import atomic_output
+from moderation.io import atomic_output, atomic_path
 from moderation.modeldir import read_model_info
 from moderation.record import ScoredRecord
 from moderation.scorefile import format_records
@@ -93,12 +93,8 @@ class ShardScorer:
             return
         import pyarrow.parquet as pq
 
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        try:
+        with atomic_path(target) as tmp:
             pq.write_table(ScoredRecord.arrow_table(records, self.scorer.labels), str(tmp))
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
 
 
 def score_on_ray(

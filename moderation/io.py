@@ -5,17 +5,24 @@ configuration) goes through :func:`atomic_output`: a temporary file beside the t
 onto it on success. Only a regular file (or a new path) is replaced that way; a device, FIFO or
 socket (``-o /dev/null``, a named pipe) is written directly, since renaming onto it would swap
 the device for a plain file under every other program on the machine.
+
+Files a library writes by name (safetensors weights, Parquet parts, ONNX graphs) go through
+:func:`atomic_path`, the same rename with the library writing the temporary file; a directory
+written whole (a training checkpoint) through :func:`atomic_directory`, which swaps it in.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import secrets
+import shutil
 import stat
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TextIO
 
 from moderation.errors import ModerationError
@@ -74,6 +81,128 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[TextIO]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary file beside ``path`` for a library that writes by file name; renamed onto
+    ``path`` when the block ends, removed if it raises (or, after a kill, left as
+    ``.NAME.XXXXXXXX.tmp`` like :func:`atomic_output`'s).
+
+    The file exists, empty, when the block starts. When it ends, the file gets the mode (and,
+    where we may, the owner) the target should end with, whatever the library set:
+    safetensors makes its files 0600. A symbolic link is followed, as by :func:`atomic_output`.
+    """
+    path = os.fspath(path)
+    path = os.path.realpath(path) if os.path.islink(path) else path
+    try:
+        existing: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        raise ModerationError(f"{path} is not a regular file; name a file to write")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fd, tmp = _temporary(path)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        if existing is not None:
+            with contextlib.suppress(OSError):
+                os.chown(tmp, existing.st_uid, existing.st_gid)
+        os.chmod(tmp, output_mode(path))
+        _fsync(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A new, empty directory beside ``path`` to fill; when the block ends it takes the place
+    of ``path`` (and whatever was there is removed), if the block raises it is removed.
+
+    The swap is one step where the system has one (Linux's ``renameat2`` exchange), so a kill
+    at any moment leaves ``path`` holding the old contents or the new, whole. Elsewhere the old
+    directory is renamed aside just before the new one is renamed in, and removed after.
+
+    What a killed earlier write of ``path`` left beside it is cleared first (a directory is
+    written by one run at a time: the one that owns it), and an old directory a kill caught
+    renamed aside is put back.
+    """
+    path = os.path.abspath(os.fspath(path))
+    directory, name = os.path.split(path)
+    os.makedirs(directory, exist_ok=True)
+    _clear_stale_directories(path)
+    while True:
+        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            os.mkdir(tmp, 0o777)  # the umask decides, as for any new directory
+            break
+        except FileExistsError:
+            continue
+    try:
+        yield Path(tmp)
+        for entry in os.scandir(tmp):  # what the block wrote, on disk before it is swapped in
+            if entry.is_file(follow_symlinks=False):
+                _fsync(entry.path)
+        _fsync(tmp)
+        if not os.path.isdir(path):
+            os.rename(tmp, path)
+        elif _exchange(tmp, path):
+            shutil.rmtree(tmp)  # now the old contents
+        else:
+            aside = f"{tmp}.old"
+            os.rename(path, aside)
+            os.rename(tmp, path)
+            shutil.rmtree(aside)
+        _fsync(directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _clear_stale_directories(path: str) -> None:
+    directory, name = os.path.split(path)
+    pattern = re.compile(rf"\.{re.escape(name)}\.[0-9a-f]{{8}}\.tmp(\.old)?")
+    stale = [(entry.path, bool(match.group(1))) for entry in os.scandir(directory)
+             if (match := pattern.fullmatch(entry.name)) and entry.is_dir(follow_symlinks=False)]
+    for aside, old in stale:
+        if old and not os.path.exists(path):
+            os.rename(aside, path)
+    for leftover, _ in stale:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _exchange(a: str, b: str) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the
+    system or file system has no such call."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(error, os.strerror(error), b)
+
+
+def _fsync(path: str) -> None:
+    """Flush a file's or directory's contents to disk (best effort: not every system lets a
+    directory be opened for this)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _temporary(path: str) -> tuple[int, str]:
