@@ -4,6 +4,9 @@ documents show exist."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO
 
@@ -70,3 +73,48 @@ def test_documented_commands_and_options_exist() -> None:
             if code.startswith("--") and document in ABOUT_COMMANDS:  # an option on its own
                 flag = code.split()[0].split("=")[0]
                 assert flag in every | OTHER_TOOLS, f"{document}: no command has {flag}"
+
+
+def _python_api_example() -> str:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Python API", 1)[1].split("\n## ", 1)[0]
+    [block] = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    return block
+
+
+def _run_python_api_example(model: str) -> list[str]:
+    import subprocess
+    import sys
+
+    code = _python_api_example()
+    assert 'moderation.load("default")' in code
+    code = code.replace('moderation.load("default")', f"moderation.load({model!r})")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.splitlines()
+
+
+def _check_python_api_output(lines: list[str]) -> None:
+    # two texts, then one line per comment of the Disqus seed's threads
+    from moderation.parsers import parse_file
+
+    comments = [c for t in parse_file(REPO / "seeds" / "disqus-export.xml") for c in t.comments]
+    assert len(lines) == 2 + len(comments)
+    for line in lines[:2]:
+        decision, rest = line.split(" ", 1)
+        assert decision in ("allow", "review", "reject") and 0 <= float(rest.rsplit(" ", 1)[1]) <= 1
+    assert [line.split(" ")[0] for line in lines[2:]] == [c.id for c in comments]
+
+
+def test_the_python_api_example_runs(toy_model: Path) -> None:
+    """The README's Python example as written, with the toy model in place of the shipped one
+    (the shipped one: the slow test below)."""
+    _check_python_api_output(_run_python_api_example(str(toy_model)))
+
+
+@pytest.mark.slow
+def test_the_python_api_example_runs_with_the_shipped_model() -> None:
+    lines = _run_python_api_example("default")
+    _check_python_api_output(lines)
+    assert lines[0].startswith("review ") and lines[1].startswith("allow ")
