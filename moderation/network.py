@@ -12,7 +12,7 @@ from torch import nn
 
 from moderation import compat
 from moderation.errors import ModelLoadError
-from moderation.io import output_mode
+from moderation.io import atomic_path, output_mode
 from moderation.modeldir import ModelInfo, base_weights_sha256, resolve_base
 
 HEADS_FILE = "heads.safetensors"
@@ -67,20 +67,20 @@ def save_network(network: ModerationNetwork, out: Path, finetune: str) -> None:
     heads. Encoder weights are stored as float16, which halves the file; thresholds and
     calibration are then fitted through the saved directory, so they fit the stored weights."""
     out.mkdir(parents=True, exist_ok=True)
-    # safetensors creates its files 0600 (peft's adapter file too): they get the mode any other
-    # output gets, the umask's for a new file or the replaced file's own.
-    weights = out / (ADAPTER_FILE if finetune == "lora" else ENCODER_FILE)
-    modes = {path: output_mode(path) for path in (weights, out / HEADS_FILE)}
     if finetune == "lora":
+        # peft writes its adapter by name, 0600 as safetensors makes it: it gets the mode any
+        # other output gets, the umask's for a new file or the replaced file's own.
+        mode = output_mode(out / ADAPTER_FILE)
         compat.save_adapter(network.encoder, out)
+        (out / ADAPTER_FILE).chmod(mode)
     else:
         # Frozen weights (a student's embeddings) are the base's own and load from it.
         state = {name: p.detach().to(torch.float16).contiguous()
                  for name, p in network.encoder.named_parameters() if p.requires_grad}
-        save_file(state, str(out / ENCODER_FILE))
-    save_file(network.head_state(), str(out / HEADS_FILE))
-    for path, mode in modes.items():
-        path.chmod(mode)
+        with atomic_path(out / ENCODER_FILE) as tmp:
+            save_file(state, str(tmp))
+    with atomic_path(out / HEADS_FILE) as tmp:
+        save_file(network.head_state(), str(tmp))
 
 
 def load_network(info: ModelInfo, base: str | None = None, merge: bool = True,

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from moderation.io import atomic_output
 from moderation.modeldir import ModelInfo, read_model_info
 
 EVALUATION_FILE = "evaluation.json"
@@ -262,7 +263,8 @@ def render_model_card(model_dir: Path) -> str:
 
 
 def write_model_card(model_dir: Path) -> None:
-    (model_dir / "README.md").write_text(render_model_card(model_dir), encoding="utf-8")
+    with atomic_output(model_dir / "README.md") as out:
+        out.write(render_model_card(model_dir))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from moderation.errors import ConfigError
+from moderation.io import atomic_directory
 from moderation.modeldir import write_json
 from moderation.network import ModerationNetwork, trainable_state
 from training.config import TrainingArguments
@@ -39,8 +40,14 @@ def config_key(args: TrainingArguments) -> str:
 
 def save_checkpoint(path: Path, network: ModerationNetwork, optimizer: torch.optim.Optimizer,
                     state: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.mkdir(parents=True, exist_ok=True)
+    """Write the checkpoint whole beside ``path`` and swap it in: a run killed at any moment
+    leaves the previous checkpoint or this one, never a mix."""
+    with atomic_directory(path) as tmp:
+        _write_checkpoint(tmp, network, optimizer, state)
+
+
+def _write_checkpoint(tmp: Path, network: ModerationNetwork, optimizer: torch.optim.Optimizer,
+                      state: dict[str, Any]) -> None:
     save_file(trainable_state(network), str(tmp / "trainable.safetensors"))
     opt_state = optimizer.state_dict()
     tensors: dict[str, torch.Tensor] = {}
@@ -54,11 +61,6 @@ def save_checkpoint(path: Path, network: ModerationNetwork, optimizer: torch.opt
     tensors["rng.torch"] = torch.get_rng_state()  # dropout masks continue as if never stopped
     save_file(tensors, str(tmp / "optimizer.safetensors"))
     write_json(tmp / "state.json", {**state, "optimizer_steps": steps})
-    if path.exists():
-        for child in path.iterdir():
-            child.unlink()
-        path.rmdir()
-    tmp.rename(path)
 
 
 def load_checkpoint(path: Path, network: ModerationNetwork,

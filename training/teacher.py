@@ -7,7 +7,6 @@ does not pay for the teacher again; the file is keyed by the teacher's weights a
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import torch
 from safetensors import safe_open
 from safetensors.numpy import save_file as save_numpy
 
+from moderation.io import atomic_path
 from moderation.modeldir import ModelInfo
 from moderation.network import ModerationNetwork
 from training.collate import collate
@@ -64,9 +64,8 @@ def teacher_outputs(teacher: ModerationNetwork, teacher_info: ModelInfo, data: l
         log(f"teacher scored {len(data)} examples in {hms(time.monotonic() - started)}")
         cached = {"sequence": sequence, "tokens": np.concatenate(tokens)}
         out.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        save_numpy(cached, str(tmp), metadata={"key": key})
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            save_numpy(cached, str(tmp), metadata={"key": key})
     offset = 0
     for i, e in enumerate(data):
         e.soft = cached["sequence"][i]
