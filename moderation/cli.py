@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # The order ``moderation --help`` lists the commands in: the order a user meets them. A command
 # left out of it is listed after these.
-COMMAND_ORDER = ("parse", "score", "serve", "train", "evaluate", "export")
+COMMAND_ORDER = ("parse", "score", "serve", "train", "evaluate", "calibrate", "export")
 
 
 def _error(message: str) -> None:
@@ -177,6 +177,46 @@ def _evaluation_examples(args: argparse.Namespace, config: ScoringConfig, scorer
         examples = load_many(args.data, mapping, scorer.labels, report)
         print(f"data: {report.summary()}", file=sys.stderr)
     return [infer_labels(ex, groups) for ex in examples]
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from moderation.calibrate import (
+        PrecisionTarget,
+        ReviewRateTarget,
+        calibrate,
+        format_report,
+        read_policy_data,
+        sample_labels,
+        score_examples,
+        updated_policy_data,
+        write_policy,
+    )
+    from moderation.labelled import LoadReport, load_mapping, load_many
+
+    if args.per_label and args.review_rate is None:
+        raise ConfigError("--per-label goes with --review-rate")
+    config = _scoring_config(args)
+    info = _model_info(config)
+    output = Path(args.output)
+    # Everything that can be wrong is found before the model loads.
+    data, current = read_policy_data(output, info, args.target_community)
+    report = LoadReport()
+    mapping = load_mapping(args.mapping) if args.mapping else None
+    examples = load_many(args.data, mapping, info.label_names, report)
+    print(f"data: {report.summary()}", file=sys.stderr)
+    target = (PrecisionTarget(args.target_precision) if args.target_precision is not None
+              else ReviewRateTarget(args.review_rate, args.per_label))
+    scores = score_examples(config.load_scorer(log=_note), examples)
+    known, positive = sample_labels(examples, info.label_names)
+    result = calibrate(scores, known, positive, current, target)
+    print(format_report(result, ", ".join(args.data)))
+    write_policy(output, updated_policy_data(data, result, args.target_community), info,
+                 args.target_community)
+    section = (f"[communities.{args.target_community}.labels]" if args.target_community
+               else "[labels]")
+    print(f"wrote {len(result.thresholds)} review threshold(s) to {output} ({section})",
+          file=sys.stderr)
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -383,6 +423,8 @@ SCORE_SCORING = ("base", "backend", "precision", "threads", "batch_size", "polic
 SERVE_SCORING = ("model", "backend", "precision", "threads", "batch_size", "policy")
 EVALUATE_SCORING = ("base", "backend", "precision", "threads", "batch_size")
 EXPORT_SCORING = ("base", "precision")
+# Not the onnx weights' --precision: calibrate's --precision is the target.
+CALIBRATE_SCORING = ("base", "backend", "threads", "batch_size")
 
 
 def _command(name: str) -> Callable[[Callable[[Subparsers], None]], Callable[[Subparsers], None]]:
@@ -498,6 +540,53 @@ def _evaluate_command(sub: Subparsers) -> None:
     e.add_argument("-o", "--output", metavar="FILE",
                    help="where to save the metrics as JSON (default: evaluation-MODEL.json)")
     e.set_defaults(func=cmd_evaluate)
+
+
+@_command("calibrate")
+def _calibrate_command(sub: Subparsers) -> None:
+    c = sub.add_parser(
+        "calibrate",
+        help="fit review thresholds to a site's own labelled comments; writes a policy file",
+        description="Pick each label's review threshold from a sample of the site's comments "
+        "labelled by its moderators, for a target precision or a review rate, and write them "
+        "to the policy file that score and serve read. Prints per label the threshold, "
+        "precision, recall and review rate on the sample with 95% bootstrap intervals, and "
+        "warns where the sample is too small to trust. Labels the sample does not annotate "
+        "keep their thresholds.",
+    )
+    _add_model_options(c)
+    c.add_argument("--data", nargs="+", required=True, metavar="PATH",
+                   help="the labelled sample: CSV, TSV or JSONL (as train and evaluate read)")
+    c.add_argument("--mapping", metavar="FILE", help="column mapping (JSON or TOML)")
+    goal = c.add_mutually_exclusive_group(required=True)
+    goal.add_argument("--precision", dest="target_precision", type=_open_share, metavar="P",
+                      help="per label, the lowest threshold at which at least P of the flagged "
+                      "comments show the label (0 < P < 1)")
+    goal.add_argument("--review-rate", type=_open_share, metavar="R",
+                      help="send about R of the comments to review (any label flagged), the "
+                      "labels calibrated taking equal shares (0 < R < 1)")
+    c.add_argument("--per-label", action="store_true",
+                   help="with --review-rate: each label calibrated flags about R of the "
+                   "comments on its own")
+    c.add_argument("--community", dest="target_community", metavar="NAME",
+                   help="write the thresholds for this community ([communities.NAME.labels]) "
+                   "instead of the file's defaults ([labels])")
+    c.add_argument("-o", "--output", required=True, metavar="POLICY.toml",
+                   help="the policy file to write; an existing one keeps its other sections, "
+                   "labels and reject thresholds")
+    add_dataclass_options(c, ScoringConfig, only=CALIBRATE_SCORING)
+    c.set_defaults(func=cmd_calibrate)
+
+
+def _open_share(text: str) -> float:
+    """A share strictly between 0 and 1 (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text}")
+    return value
 
 
 @_command("export")
