@@ -226,5 +226,12 @@ def default_model_dir() -> Path:
 
 
 def shipped_model_dir(name: str) -> Path:
-    """A model shipped beside the package: ``default``, or ``fast`` (the distilled student)."""
-    return Path(__file__).resolve().parent.parent / "models" / name
+    """A model shipped with the package: ``default``, or ``fast`` (the distilled student).
+
+    Installed from a wheel, the models are inside the package (``moderation/models/NAME``, see
+    setup.py); in a source checkout (an editable install too) they are ``models/NAME`` at the
+    top of the tree.
+    """
+    package = Path(__file__).resolve().parent
+    installed = package / "models" / name
+    return installed if installed.is_dir() else package.parent / "models" / name
