@@ -24,7 +24,7 @@ from serve.errors import ApiError, CatchAllMiddleware, install_handlers
 from serve.limits import BodyLimitMiddleware, RateLimiter
 from serve.metrics import Metrics, ObserveMiddleware
 from serve import openapi
-from serve.routes import feedback, health, info, perspective, score, threads
+from serve.routes import docs, feedback, health, info, perspective, score, threads
 from serve.service import Service
 from serve.settings import Settings, load_settings
 
@@ -77,7 +77,13 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # The schema and the documentation pages are routes of our own (serve/routes/docs.py):
+        # assets served here, not from a CDN, and each page counted under its own label.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
+    docs.assets_dir()  # the documentation's assets are installed, or the app is not made
     app.state.settings = settings
     app.state.freeze_heap = freeze_heap
     app.state.service = None
@@ -89,7 +95,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     install_handlers(app)
     openapi.install(app)
     for router in (score.router, threads.router, perspective.router, feedback.router, info.router,
-                   health.router):
+                   health.router, docs.router):
         app.include_router(router)
     # Added innermost first: requests pass the catch-all, metrics, CORS, then the body limit.
     app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes, per_path={

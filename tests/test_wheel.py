@@ -149,3 +149,4 @@ def test_installed_moderation_scores_and_serves_with_the_fast_model(
     body = httpx.post(f"{served}/v1/score", json={"text": COMMENTS[0]["text"]}).json()
     assert "hostility" in body["flags"] and body["model"]["name"] == "fast"
     assert httpx.get(f"{served}/openapi.json").json()["info"]["title"] == "moderation"
+    assert httpx.get(f"{served}/docs/assets/swagger-ui-bundle.js").status_code == 200
