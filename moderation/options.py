@@ -33,6 +33,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+# Where options go: an ArgumentParser, or one of its argument groups (argparse does not export
+# the group's type).
+Options = Any
 _SCALARS = (int, float, str, Path)
 _METAVARS = {int: "N", float: "X", Path: "PATH"}
 
@@ -56,8 +59,7 @@ class DeprecatedAlias(argparse.Action):
         setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
 
 
-def add_deprecated(parser: argparse.ArgumentParser | Any, action: argparse.Action,
-                   *old: str) -> None:
+def add_deprecated(parser: Options, action: argparse.Action, *old: str) -> None:
     """Accept ``old`` spellings of ``action`` (an option already added to ``parser``)."""
     if isinstance(action, argparse.BooleanOptionalAction) or action.nargs == 0:
         raise TypeError(f"{old}: deprecated spellings of flags are not supported")
@@ -83,7 +85,7 @@ def command_line_fields(cls: type, only: Iterable[str] | None = None) -> list[da
     return [by_name[name] for name in only]
 
 
-def add_dataclass_options(parser: argparse.ArgumentParser | Any, cls: type, *,
+def add_dataclass_options(parser: Options, cls: type, *,
                           only: Iterable[str] | None = None,
                           defaults: Mapping[str, str] | None = None) -> list[argparse.Action]:
     """Add an option to ``parser`` (a parser or an argument group) for each field of ``cls``

@@ -198,7 +198,7 @@ def test_review_decisions_persist_export_and_train(toy_model: Path, tiny_base: P
 
     # moderation train reads it too (a few steps of the tiny model)
     model = tmp_path / "retrained"
-    assert main(["train", "--data", str(exported), "--validation", str(exported), "--out", str(model),
+    assert main(["train", "--data", str(exported), "--validation", str(exported), "-o", str(model),
                  "--base", str(tiny_base), "--max-steps", "2", "--batch-size", "4", "--max-length", "32",
                  "--threads", "1"]) == 0
     err = capsys.readouterr().err

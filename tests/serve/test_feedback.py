@@ -206,7 +206,7 @@ def test_the_store_trains_and_evaluates_as_it_is(served: tuple[str, Path, Path],
     model = tmp_path / "site"
     windows = tmp_path / "windows.toml"  # the tiny BERT reads 128 positions; the store's texts are longer
     windows.write_text("score_max_length = 32\nstride = 8\n")
-    assert main(["train", "--data", str(store), "--out", str(model), "--base", str(tiny_base),
+    assert main(["train", "--data", str(store), "-o", str(model), "--base", str(tiny_base),
                  "--config", str(windows), "--labels", "hostility,insult", "--max-steps", "3",
                  "--batch-size", "8", "--max-length", "32", "--threads", "1"]) == 0
     assert (model / "config.json").is_file()
