@@ -25,6 +25,7 @@ import numpy as np
 from moderation.errors import ModelLoadError
 from moderation.modeldir import ModelInfo
 from moderation.scoring_config import BACKENDS as BACKENDS  # the setting's choices
+
 # Windows per forward pass that scored fastest on 2 cores (generated comments): ONNX Runtime
 # 145 comments/s with 8 against 129 with 32 (one call over both cores; with a call per core, 4
 # and 8 tie and 16 is 3% slower); torch 83 with 16 or 32, 81 with 8.
@@ -127,7 +128,7 @@ class OnnxBackend:
         options.log_severity_level = 3
         try:
             self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
             raise ModelLoadError(f"{path}: cannot load the ONNX graph ({exc}); delete it to "
                                  "export again") from None
         self.name = f"onnx-{precision}"

@@ -6,18 +6,24 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 # Set before transformers is imported: models load from local directories only.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
-import warnings  # noqa: E402
+import warnings
 
-import transformers  # noqa: E402
-from torch import nn  # noqa: E402
+import transformers
+from torch import nn
 
-from moderation.errors import ModelLoadError  # noqa: E402
+from moderation.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    import peft
+
+# A loaded encoder: transformers' model, or peft's wrapper around one (a LoRA adapter kept apart).
+Encoder: TypeAlias = "transformers.PreTrainedModel | peft.PeftModel"
 
 transformers.logging.set_verbosity_error()
 transformers.logging.disable_progress_bar()
@@ -27,7 +33,7 @@ warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", categ
 LORA_TARGETS = ("query", "key", "value", "dense")
 
 
-def load_encoder(base_dir: Path, dropout: float | None = None) -> nn.Module:
+def load_encoder(base_dir: Path, dropout: float | None = None) -> transformers.PreTrainedModel:
     """The bare encoder (no pooler, no task head) of a local Hugging Face model directory.
 
     ``dropout`` overrides the encoder's own hidden and attention dropout (None keeps them).
@@ -44,7 +50,9 @@ def load_encoder(base_dir: Path, dropout: float | None = None) -> nn.Module:
             kwargs["add_pooling_layer"] = False
         if config.model_type == "electra":
             kwargs.pop("add_pooling_layer")
-        return transformers.AutoModel.from_pretrained(base_dir, **kwargs)
+        encoder: transformers.PreTrainedModel = transformers.AutoModel.from_pretrained(base_dir,
+                                                                                     **kwargs)
+        return encoder
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"{base_dir}: cannot load the base encoder ({exc})") from None
 
@@ -61,7 +69,8 @@ def load_tokenizer(base_dir: Path) -> Any:
     return tokenizer
 
 
-def apply_lora(encoder: nn.Module, r: int, alpha: int, dropout: float) -> nn.Module:
+def apply_lora(encoder: transformers.PreTrainedModel, r: int, alpha: int,
+               dropout: float) -> peft.PeftModel:
     import peft
 
     present = {name.rsplit(".", 1)[-1] for name, _ in encoder.named_modules()}
@@ -73,12 +82,12 @@ def apply_lora(encoder: nn.Module, r: int, alpha: int, dropout: float) -> nn.Mod
     return peft.get_peft_model(encoder, config)
 
 
-def save_adapter(encoder: nn.Module, out: Path) -> None:
+def save_adapter(encoder: Encoder, out: Path) -> None:
     # peft writes adapter_config.json and adapter_model.safetensors (and a stub card we replace).
     encoder.save_pretrained(str(out), safe_serialization=True)
 
 
-def load_adapter(encoder: nn.Module, model_dir: Path, merge: bool) -> nn.Module:
+def load_adapter(encoder: transformers.PreTrainedModel, model_dir: Path, merge: bool) -> Encoder:
     import peft
 
     if not (model_dir / "adapter_model.safetensors").is_file():
@@ -99,25 +108,26 @@ def layer_count(base_dir: Path) -> int:
     return int(config.num_hidden_layers)
 
 
-def select_layers(encoder: nn.Module, keep: Sequence[int]) -> None:
+def select_layers(encoder: transformers.PreTrainedModel, keep: Sequence[int]) -> None:
     """Keep only the given transformer layers of a loaded encoder, in the given order (a
     smaller student initialised from its teacher's layers)."""
-    stack = getattr(getattr(encoder, "encoder", None), "layer", None)
+    inner: Any = getattr(encoder, "encoder", None)  # a BERT-style encoder's own module
+    stack = getattr(inner, "layer", None)
     if not isinstance(stack, nn.ModuleList):
         raise ModelLoadError(f"cannot select layers of a {type(encoder).__name__}: its layers "
                              "are not where a BERT-style encoder keeps them")
     if not keep or any(not 0 <= i < len(stack) for i in keep):
         raise ModelLoadError(f"layers {list(keep)} do not exist in a {len(stack)}-layer encoder")
-    encoder.encoder.layer = nn.ModuleList(stack[i] for i in keep)
+    inner.layer = nn.ModuleList(stack[i] for i in keep)
     encoder.config.num_hidden_layers = len(keep)
-    for position, layer in enumerate(encoder.encoder.layer):
+    for position, layer in enumerate(inner.layer):
         # transformers 5 numbers layers for its attention caches
         attention = getattr(getattr(layer, "attention", None), "self", None)
         if attention is not None and hasattr(attention, "layer_idx"):
             attention.layer_idx = position
 
 
-def freeze_embeddings(encoder: nn.Module) -> None:
+def freeze_embeddings(encoder: Encoder) -> None:
     """Stop training the token, position and type embeddings (and their LayerNorm)."""
     for parameter in encoder.get_input_embeddings().parameters():
         parameter.requires_grad = False
@@ -126,12 +136,12 @@ def freeze_embeddings(encoder: nn.Module) -> None:
         parameter.requires_grad = False
 
 
-def use_eager_attention(encoder: nn.Module) -> None:
+def use_eager_attention(encoder: Encoder) -> None:
     """Switch a loaded encoder to the plain attention implementation (for ONNX export)."""
     if hasattr(encoder, "set_attn_implementation"):
         encoder.set_attn_implementation("eager")
     else:  # transformers 4
-        encoder.config._attn_implementation = "eager"
+        encoder.config._attn_implementation = "eager"  # noqa: SLF001 - no public setter there
 
 
 def linear_warmup_decay(optimizer: Any, warmup: int, plateau: int, decay: int,

@@ -67,8 +67,14 @@ class ShardScorer:
         return out
 
     def _score(self, path: str) -> tuple[list[ScoredRecord], int, str | None]:
-        from moderation.batch import (Failure, Scored, Skipped, read_inputs, score_events,
-                                      scorer_batch)
+        from moderation.batch import (
+            Failure,
+            Scored,
+            Skipped,
+            read_inputs,
+            score_events,
+            scorer_batch,
+        )
 
         records: list[ScoredRecord] = []
         skipped = 0
@@ -148,7 +154,7 @@ def score_on_ray(
         )
         try:
             rows = dataset.take_all()
-        except Exception as exc:  # Ray wraps what failed in its own exception types
+        except Exception as exc:  # noqa: BLE001 - Ray wraps what failed in its own types
             raise ModerationError(f"the Ray run stopped: {_root_cause(exc)}; the parts already "
                                   "written are kept, and a re-run continues from them") from None
         results = sorted(rows, key=lambda row: int(row["index"]))

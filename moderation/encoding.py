@@ -144,7 +144,7 @@ _TALLY = _Tally()
 def _replace_and_count(exc: UnicodeError) -> tuple[str, int]:
     if not isinstance(exc, UnicodeDecodeError) or _TALLY.current is None:
         raise exc
-    _TALLY.current._bad(exc.start, exc.end)
+    _TALLY.current._bad(exc.start, exc.end)  # noqa: SLF001 - the decoder's own codec callback
     return "\ufffd", exc.end
 
 

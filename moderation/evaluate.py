@@ -90,7 +90,8 @@ def evaluate(scorer: Scorer, examples: Sequence[Example],
                 gold, predicted = [], []
                 for k in span_rows:
                     ex = examples[k]
-                    gold.append(char_set((s.start, s.end) for s in ex.spans if _span_counts(s.label, label.name, scorer)))
+                    gold.append(char_set((s.start, s.end) for s in ex.spans
+                                         if _span_counts(s.label, label.name, scorer)))
                     found = []
                     if probs[k, i] >= label.threshold:
                         found = token_spans(ex.text, raw[k].offsets, raw[k].token_probs[:, i], label.name)
@@ -212,8 +213,9 @@ def decision_rates(scorer: Scorer, examples: Sequence[Example],
     thresholds = np.array([label.threshold for label in scorer.info.labels])
     flagged = _probabilities(scorer, raw) >= thresholds
     group = np.array([label.group == PROPAGANDA for label in scorer.info.labels])
-    any_flag = flagged.any(axis=1)
-    technique_flag = flagged[:, group].any(axis=1)
+    # Per row (``any`` over an axis is typed as possibly a scalar; of a 2-D array it never is).
+    any_flag = np.asarray(flagged.any(axis=1))
+    technique_flag = np.asarray(flagged[:, group].any(axis=1))
 
     def share(mask: np.ndarray, hits: np.ndarray) -> float | None:
         return float(hits[mask].mean()) if mask.any() else None
@@ -227,7 +229,7 @@ def decision_rates(scorer: Scorer, examples: Sequence[Example],
     source_of = np.array([ex.source for ex in examples], dtype=object)
     rows = []
     for source in sorted(set(source_of)):
-        mine = source_of == source
+        mine: np.ndarray = source_of == source  # elementwise over an object array
         calm = mine & (hostility < 0.5) & ~(propaganda >= 0.5) & ~uncivil
         hostile = mine & (hostility >= 0.5)
         techniques = mine & (propaganda >= 0.5)

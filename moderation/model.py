@@ -21,13 +21,25 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from moderation.batch import (DEFAULT_CHUNK, Event, Item, Scored, Skipped, ThreadRef, ThreadStart,
-                              error_record, score_events, scorer_batch, thread_events)
+from moderation.batch import (
+    Event,
+    Item,
+    Scored,
+    ScoredEvent,
+    Skipped,
+    ThreadRef,
+    ThreadStart,
+    error_record,
+    score_events,
+    scorer_batch,
+    thread_events,
+)
 from moderation.errors import ConfigError, ModelLoadError
 from moderation.modeldir import ModelInfo, read_model_info, shipped_model_dir
 from moderation.policy import Policy, load_policy, model_policy
 from moderation.record import ScoredRecord
 from moderation.scorer import Scorer
+from moderation.scoring_config import DEFAULT_CHUNK
 from moderation.thread import Comment, Thread
 
 SHIPPED = ("default", "fast")
@@ -145,7 +157,7 @@ class Model:
         """The records of ``comments`` from ``events`` (a ThreadStart, then an Item or a Skipped
         per comment, in the same order)."""
         records: list[ScoredRecord] = []
-        scored: Iterator[Event] = (event for chunk in score_events(
+        scored: Iterator[ScoredEvent] = (event for chunk in score_events(
             events, scorer_batch(self.scorer), self.policy, chunk=self.chunk) for event in chunk)
         owner: ThreadRef | None = None
         position = 0
@@ -156,7 +168,7 @@ class Model:
                 records.append(event.record)
                 position += 1
             elif isinstance(event, Skipped):
-                assert owner is not None
+                assert owner is not None  # noqa: S101 - a ThreadStart comes first
                 records.append(error_record(Item(owner, comments[position]), *EMPTY))
                 position += 1
         if len(records) != len(comments):  # a broken promise of thread_events, never the input

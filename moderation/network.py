@@ -4,7 +4,7 @@ head for evidence spans. Imports torch, so only model code imports this module."
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -14,6 +14,9 @@ from moderation import compat
 from moderation.errors import ModelLoadError
 from moderation.io import atomic_path, output_mode
 from moderation.modeldir import ModelInfo, base_weights_sha256, resolve_base
+
+if TYPE_CHECKING:
+    import transformers
 
 HEADS_FILE = "heads.safetensors"
 ENCODER_FILE = "encoder.safetensors"
@@ -28,7 +31,7 @@ class ModerationNetwork(nn.Module):
     label per token: "this token is evidence for the label".
     """
 
-    def __init__(self, encoder: nn.Module, num_labels: int, dropout: float = 0.1) -> None:
+    def __init__(self, encoder: compat.Encoder, num_labels: int, dropout: float = 0.1) -> None:
         super().__init__()
         self.encoder = encoder
         hidden = int(encoder.config.hidden_size)
@@ -58,7 +61,7 @@ class ModerationNetwork(nn.Module):
             )
 
 
-def load_encoder(base_dir: Path) -> nn.Module:
+def load_encoder(base_dir: Path) -> transformers.PreTrainedModel:
     return compat.load_encoder(base_dir)
 
 
@@ -93,12 +96,13 @@ def load_network(info: ModelInfo, base: str | None = None, merge: bool = True,
     overrides the encoder's own (for training on).
     """
     base_dir = resolve_base(base or info.base_name)
-    encoder = compat.load_encoder(base_dir, dropout)
+    base_encoder = compat.load_encoder(base_dir, dropout)
     if info.layers:
-        compat.select_layers(encoder, info.layers)
+        compat.select_layers(base_encoder, info.layers)
+    encoder: compat.Encoder = base_encoder
     from_base = info.finetune == "lora"
     if info.finetune == "lora":
-        encoder = compat.load_adapter(encoder, info.path, merge=merge)
+        encoder = compat.load_adapter(base_encoder, info.path, merge=merge)
     else:
         weights = info.path / ENCODER_FILE
         if not weights.is_file():

@@ -139,10 +139,10 @@ def unknown_options(parser: argparse.ArgumentParser, extras: Sequence[str]) -> s
     closest one the parser has (``--batchsize (did you mean --batch-size?)``)."""
     options = [s for action in parser._actions for s in action.option_strings  # noqa: SLF001
                if action.help is not argparse.SUPPRESS and s.startswith("--")]
-    unknown = [token for token in extras if token.startswith("-") and token != "-"]
+    unknown = [arg for arg in extras if arg.startswith("-") and arg != "-"]
     parts = []
-    for token in unknown or extras:
-        name = token.split("=", 1)[0]
+    for arg in unknown or extras:
+        name = arg.split("=", 1)[0]
         close = difflib.get_close_matches(name, options, n=1, cutoff=0.6) if name.startswith("-") else []
         parts.append(f"{name} (did you mean {close[0]}?)" if close else name)
     return "unrecognized arguments: " + " ".join(parts)
@@ -192,7 +192,7 @@ def _unsupported(cls: type, field: dataclasses.Field[Any], kind: Any) -> None:
 
 
 def _help(field: dataclasses.Field[Any], kind: Any, default_text: str | None) -> str:
-    text = field.metadata.get("help", "")
+    text: str = field.metadata.get("help", "")
     if default_text is None:
         default_text = field.metadata.get("default")
     if default_text is None and "default" not in text:

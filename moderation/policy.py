@@ -27,6 +27,7 @@ error, so a typo never silently switches a rule off.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -90,7 +91,8 @@ def model_policy(info: ModelInfo, reject_headlines_at: float | None = None) -> P
     return Policy("model thresholds", rules)
 
 
-def load_policy(path: str | Path, info: ModelInfo, community: str | None = None) -> Policy:
+def load_policy(path: str | os.PathLike[str], info: ModelInfo,
+                community: str | None = None) -> Policy:
     """The policy in a TOML file for ``info``'s labels, for one community or the file's defaults."""
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))

@@ -58,7 +58,7 @@ def quantise(source: Path, target: Path) -> None:
         inputs.setdefault(graph.node[index].input[0], []).append(graph.node[index].input[1])
     factors = _smoothing_factors(model, inputs, weights)
 
-    constants = {
+    constants: dict[str, np.ndarray] = {
         "q8/eps": np.array(1e-8, np.float32),  # a row of zeros keeps a finite scale
         "q8/inv_max": np.array(1 / ACTIVATION_MAX, np.float32),
         "q8/zero": np.array([ZERO_POINT], np.uint8),

@@ -155,7 +155,7 @@ def read_rows(
     if isinstance(source, (str, os.PathLike)):
         name = name or os.fspath(source)
         try:
-            stream: BinaryIO = open(source, "rb")
+            stream: BinaryIO = open(source, "rb")  # noqa: SIM115 - closed by the `with` below
         except OSError as exc:
             raise ParseError(name, f"cannot open: {exc.strerror or exc}") from None
         with stream:
@@ -284,7 +284,7 @@ def _table_rows(lines: _Lines, name: str, kind: Kind, require: Sequence[str], hi
                                       f"{len(cells)} where the header has {len(header)}; quote "
                                       f"any field that holds {where} or a line break"))
             continue
-        yield Row(line, dict(zip(header, cells)))
+        yield Row(line, dict(zip(header, cells, strict=True)))  # lengths checked above
     if header is None:
         raise ParseError(name, "the file is empty")
 

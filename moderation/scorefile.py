@@ -27,9 +27,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from moderation.batch import DEFAULT_CHUNK
 from moderation.errors import ModerationError
 from moderation.record import ScoredRecord
+from moderation.scoring_config import DEFAULT_CHUNK
 
 FORMATS = ("jsonl", "csv")
 _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")

@@ -29,11 +29,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard, get_args
 
 Status = Literal["approved", "pending", "spam", "trash", "deleted"]
-STATUSES: tuple[str, ...] = ("approved", "pending", "spam", "trash", "deleted")
+STATUSES: tuple[Status, ...] = get_args(Status)
 BlockKind = Literal["heading", "paragraph"]
+
+
+def is_status(value: object) -> TypeGuard[Status]:
+    """Whether ``value`` is one of the :data:`STATUSES`."""
+    return value in STATUSES
 
 
 def _time_to_json(value: datetime | None) -> str | None:
@@ -176,7 +181,7 @@ class Comment:
         if cid is None:
             raise ValueError(f"{where}.id: missing")
         status = data.get("status") or "approved"
-        if status not in STATUSES:
+        if not is_status(status):
             raise ValueError(f"{where}.status: must be one of {', '.join(STATUSES)}, got {status!r}")
         return cls(
             id=cid,

@@ -37,7 +37,7 @@ class WindowTokenizer:
             )
         try:
             self._tokenizer = Tokenizer.from_file(str(path))
-        except Exception as exc:  # the Rust side raises its own exception type
+        except Exception as exc:  # noqa: BLE001 - the Rust side raises its own exception type
             raise ModelLoadError(f"{path}: cannot load the tokenizer ({exc})") from None
         # Special tokens take room in every window, as the model saw them in training.
         room = max_length - self._tokenizer.num_special_tokens_to_add(False)

@@ -19,11 +19,11 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from moderation import __version__
 from moderation.errors import ModelLoadError
+from serve import openapi
 from serve.deps import Access, load_scorer
 from serve.errors import ApiError, CatchAllMiddleware, install_handlers
 from serve.limits import BodyLimitMiddleware, RateLimiter
 from serve.metrics import Metrics, ObserveMiddleware
-from serve import openapi
 from serve.routes import docs, feedback, health, info, perspective, score, threads
 from serve.service import Service
 from serve.settings import Settings, load_settings

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -101,10 +102,8 @@ class Batcher(Generic[R]):
         self._closed = True
         if self._worker is not None:
             self._worker.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
-            except asyncio.CancelledError:
-                pass
         if self._executor is not None:
             self._executor.shutdown(wait=True)
         while self._entries:
@@ -148,7 +147,7 @@ class Batcher(Generic[R]):
         return out
 
     async def _next_batch(self) -> list[tuple[str, asyncio.Future[R]]]:
-        assert self._wakeup is not None
+        assert self._wakeup is not None  # noqa: S101 - set by start(), which runs the worker
         loop = asyncio.get_running_loop()
         while not self._queued:
             self._wakeup.clear()
@@ -196,7 +195,7 @@ class Batcher(Generic[R]):
         try:
             loop = asyncio.get_running_loop()
             results: Sequence[R] | None = await loop.run_in_executor(self._executor, self._score_batch, texts)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the texts are retried one by one below
             _log_failure(exc, len(texts))
             results = None
         if self._on_batch is not None:

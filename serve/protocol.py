@@ -42,6 +42,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._headers_too_large = False
 
+    # As uvicorn's own: asyncio declares a BaseTransport, and the server hands it a Transport.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm()

@@ -64,8 +64,8 @@ class ScoreRequest(_Request):
     labels: list[Str] | None = Field(
         None, max_length=256, description="labels to return (default: all of the model's); "
         "see GET /v1/labels", json_schema_extra={"minItems": 1})
-    community: Str | None = Field(None, max_length=200, description="a community of the policy file, whose thresholds decide "
-                           "(default: the file's defaults)")
+    community: Str | None = Field(None, max_length=200, description="a community of the policy "
+                                  "file, whose thresholds decide (default: the file's defaults)")
 
 
 class BatchItem(_Request):
@@ -104,7 +104,7 @@ def edge_model(cls: type, name: str | None = None, only: Sequence[str] | None = 
             continue
         kind = _without_none(hints[field.name]) if state else hints[field.name]
         fields[field.name] = (_edge_type(kind), Field(description=field.metadata.get("description")))
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    model: type[BaseModel] = create_model(
         name or _EDGE_NAMES.get(cls, cls.__name__), __doc__=doc or cls.__doc__,
         __module__=__name__, **fields)
     if name is None and only is None:
@@ -114,11 +114,12 @@ def edge_model(cls: type, name: str | None = None, only: Sequence[str] | None = 
 
 def _edge_type(kind: Any) -> Any:
     origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if dataclasses.is_dataclass(kind):
-        return edge_model(kind)  # type: ignore[arg-type]
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        return edge_model(kind)
     if origin in (types.UnionType, typing.Union):
-        return typing.Union[tuple(_edge_type(arg) for arg in args)]
+        return typing.Union[tuple(_edge_type(arg) for arg in args)]  # noqa: UP007 - built from a tuple
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        # Types built at run time for pydantic, which a type checker cannot follow.
         return list[_edge_type(args[0])]  # type: ignore[misc]
     if origin is Mapping:
         return dict[_edge_type(args[0]), _edge_type(args[1])]  # type: ignore[misc]
@@ -150,6 +151,8 @@ class ModelRef(BaseModel):
     version: str
 
 
+# The *Fields bases are models built at run time by edge_model: to the type checker they are
+# variables, hence the ignores on the classes below.
 class ScoreResponse(ScoreFields):  # type: ignore[misc,valid-type]
     model: ModelRef
 

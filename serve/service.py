@@ -5,6 +5,7 @@ checks every route applies to its input."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -91,12 +92,10 @@ class Service:
         if self._last_probe is None or now - self._last_probe[0] >= self.settings.ready_cache_s:
             if self._probing is None:
                 self._probing = asyncio.ensure_future(self._probe_once())
-            try:
+            with contextlib.suppress(ApiError):  # the outcome is read from _last_probe below
                 await asyncio.shield(self._probing)
-            except ApiError:
-                pass
             now = time.monotonic()
-        assert self._last_probe is not None
+        assert self._last_probe is not None  # noqa: S101 - the probe above has set it
         ended, outcome = self._last_probe
         if isinstance(outcome, ApiError):
             raise ApiError(outcome.status_code, outcome.message, headers=dict(outcome.headers or {}))

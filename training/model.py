@@ -37,16 +37,17 @@ def build_network(args: TrainingArguments, base_dir: Path, n_labels: int,
     """LoRA on the base; every weight (``--full``); or a student keeping ``layers`` of the
     base, initialised from the teacher's (adapter merged) layers and heads when there is one."""
     torch.manual_seed(args.seed)
-    encoder = compat.load_encoder(base_dir, encoder_dropout(args))
+    base_encoder = compat.load_encoder(base_dir, encoder_dropout(args))
     if teacher is not None:
-        encoder.load_state_dict(teacher.encoder.state_dict())
+        base_encoder.load_state_dict(teacher.encoder.state_dict())
     if layers:
-        compat.select_layers(encoder, layers)
-        compat.freeze_embeddings(encoder)
+        compat.select_layers(base_encoder, layers)
+        compat.freeze_embeddings(base_encoder)
+    encoder: compat.Encoder = base_encoder
     if args.finetune == "full":
         encoder.train()
     else:
-        encoder = compat.apply_lora(encoder, args.lora_r, args.lora_alpha, args.lora_dropout)
+        encoder = compat.apply_lora(base_encoder, args.lora_r, args.lora_alpha, args.lora_dropout)
     network = ModerationNetwork(encoder, n_labels)
     if teacher is not None:
         network.load_head_state(teacher.head_state())

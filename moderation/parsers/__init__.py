@@ -139,7 +139,7 @@ def parse_file(path: str | os.PathLike[str], format: str | None = None) -> Itera
         yield from parse_stream(io.BytesIO(sys.stdin.buffer.read()), "<stdin>", format)
         return
     try:
-        stream = open(path, "rb")
+        stream = open(path, "rb")  # noqa: SIM115 - closed by the `with` below, outside this `try`
     except OSError as exc:
         raise ParseError(source, f"cannot open: {exc.strerror or exc}") from None
     with stream:

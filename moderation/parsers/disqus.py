@@ -29,6 +29,7 @@ from moderation.parsers.xmlsafe import (
     iter_elements,
     local_name,
     root_name,
+    tag_name,
 )
 from moderation.thread import Article, Comment, Status, Thread, naive_time_warning
 
@@ -44,7 +45,7 @@ def parse(stream: BinaryIO, source: str) -> Iterator[Thread]:
     posts: dict[str | None, list[Comment]] = {}  # by thread id, in file order
     unnamed_posts = 0
     for el in iter_elements(stream, source, ("thread", "post"), file_warnings, root="disqus"):
-        if local_name(el.tag) == "thread":
+        if local_name(tag_name(el)) == "thread":
             articles.setdefault(_dsq_id(el) or f"#{len(articles) + 1}", _article(el, bad_times))
         else:
             thread_id, comment = _post(el, unnamed_posts + 1, bad_times)

@@ -25,8 +25,15 @@ from typing import BinaryIO
 
 from moderation.errors import ParseError
 from moderation.parsers import jsontext
-from moderation.rows import Kind, RowReport, first_line, header_cells, read_rows, sniff_kind
-from moderation.rows import suffix_kind
+from moderation.rows import (
+    Kind,
+    RowReport,
+    first_line,
+    header_cells,
+    read_rows,
+    sniff_kind,
+    suffix_kind,
+)
 from moderation.thread import Article, Comment, Thread, naive_time_warning
 
 THREAD_KEYS = frozenset({"comments", "article", "pingbacks"})

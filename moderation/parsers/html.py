@@ -17,7 +17,7 @@ lxml.html only reads the bytes given, and comments a site loads with JavaScript 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
@@ -177,7 +177,7 @@ def _is_awaiting_notice(el: HtmlElement) -> bool:
     return "awaiting" in el.text_content().lower() and bool(_AWAITING.fullmatch(_text(el)))
 
 
-def _first(values: list[object]) -> str | None:
+def _first(values: Sequence[object]) -> str | None:
     """The first non-empty string among XPath results (elements give their text)."""
     for value in values:
         text = _text(value) if isinstance(value, HtmlElement) else normalise(unescape(str(value)))
@@ -302,7 +302,7 @@ def _permalink(item: HtmlElement, item_id: str, page_url: str | None) -> str | N
 def _comment_time(item: HtmlElement) -> tuple[datetime | None, bool]:
     """The comment's time and whether a printed date was there but not understood."""
     for time in _own(item, ".//time[@datetime]"):
-        parsed = parse_date(time.get("datetime"))
+        parsed = parse_date(time.get("datetime", ""))  # present: the path asks for it
         if parsed:
             return parsed, False
     meta = _own(item, f".//*[{_cls('comment-metadata')} or {_cls('commentmetadata')} or "
@@ -311,7 +311,7 @@ def _comment_time(item: HtmlElement) -> tuple[datetime | None, bool]:
         return None, False
     # Legacy markup prints the date as the text of the comment's permalink; an "(Edit)" link may
     # follow it, so try the first link before the whole line.
-    candidates = [_text(a) for a in meta[0].iter("a")][:1] + [_text(meta[0])]
+    candidates = [*[_text(a) for a in meta[0].iter("a")][:1], _text(meta[0])]
     for candidate in candidates:
         parsed = parse_date(candidate)
         if parsed:
@@ -347,7 +347,7 @@ def _pingback(item: HtmlElement) -> Pingback:
     else:  # a ping with no link: its text, less the "Pingback:" label, is all there is
         label = _PING_LABEL.sub("", _text(content[0] if content else item))
     title, site = split_site(label)
-    times = [el.get("datetime") for el in _own(item, ".//time[@datetime]")]
+    times = [el.get("datetime", "") for el in _own(item, ".//time[@datetime]")]
     posted_at = next((t for t in map(parse_date, times) if t), None)
     return Pingback(
         title=title,
@@ -394,7 +394,7 @@ def _outside_comments(elements: list[HtmlElement]) -> list[HtmlElement]:
 
 def _published(root: HtmlElement) -> datetime | None:
     times = _outside_comments(root.xpath(f"//time[{_cls('entry-date')}][@datetime]"))
-    values = [t.get("datetime") for t in times]
+    values = [t.get("datetime", "") for t in times]
     values += [str(v) for v in root.xpath("//meta[@property='article:published_time']/@content")]
     return next((t for t in map(parse_date, values) if t), None)
 

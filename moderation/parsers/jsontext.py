@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import re
 import sys
-from json.decoder import scanstring
+from collections.abc import Callable
+from json import decoder as _json_decoder
 from typing import Any
 
 SHALLOW = 512  # our own thread JSON and flat comment lists are a few levels deep
@@ -31,12 +32,20 @@ _CONSTANTS = {"null": None, "true": True, "false": False, "NaN": float("nan"),
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _MAX_DIGITS = sys.get_int_max_str_digits() or 4300
+# The decoder's own string scanner (the C one where there is one); its stubs leave it out.
+scanstring: Callable[[str, int], tuple[str, int]] = _json_decoder.scanstring  # type: ignore[attr-defined]
+
+
+def _skip_space(text: str, at: int) -> int:
+    """The offset of the first non-space character at or after ``at``."""
+    match = _WHITESPACE.match(text, at)
+    return match.end() if match else at  # the pattern matches the empty string: always found
 
 
 def loads(text: str, *, max_depth: int = SHALLOW) -> tuple[Any, int]:
     """The value of a whole JSON text and how many lone surrogates were replaced."""
-    value, end, replaced = raw_decode(text, _WHITESPACE.match(text, 0).end(), max_depth=max_depth)
-    end = _WHITESPACE.match(text, end).end()
+    value, end, replaced = raw_decode(text, _skip_space(text, 0), max_depth=max_depth)
+    end = _skip_space(text, end)
     if end != len(text):
         raise json.JSONDecodeError("Extra data", text, end)
     return value, replaced
@@ -107,7 +116,7 @@ def _iterative(text: str, pos: int, max_depth: int) -> tuple[Any, int]:
         return json.JSONDecodeError(message, text, at)
 
     def skip(at: int) -> int:
-        return _WHITESPACE.match(text, at).end()
+        return _skip_space(text, at)
 
     def key_at(at: int) -> tuple[str, int]:
         if text[at:at + 1] != '"':
@@ -129,8 +138,8 @@ def _iterative(text: str, pos: int, max_depth: int) -> tuple[Any, int]:
             if text[inside:inside + 1] == ("}" if char == "{" else "]"):
                 value, pos = ({} if char == "{" else []), inside + 1
             elif char == "{":
-                key, pos = key_at(inside)
-                stack.append(({}, key))
+                first, pos = key_at(inside)
+                stack.append(({}, first))
                 continue
             else:
                 stack.append(([], None))

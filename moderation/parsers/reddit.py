@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from moderation.encoding import decode
@@ -119,8 +119,9 @@ class _Reader:
     def read_tree(self, top_level: list[Any]) -> None:
         """Every comment, each before its replies, in the export's order. Without recursion:
         a reply chain can be thousands deep."""
-        pending = [(child, _Path(None, f"[1].data.children[{index}]"), None)
-                   for index, child in reversed(list(enumerate(top_level)))]
+        pending: list[tuple[Any, _Path, str | None]] = [
+            (child, _Path(None, f"[1].data.children[{index}]"), None)
+            for index, child in reversed(list(enumerate(top_level)))]
         while pending:
             child, path, parent_id = pending.pop()
             found = self.read_child(child, path, parent_id)
@@ -185,7 +186,7 @@ class _Reader:
             raise self.fail(f"{path}.data.created_utc", f"expected seconds since 1970, "
                                                         f"got {json_kind(created)}")
         try:
-            return datetime.fromtimestamp(created, tz=timezone.utc)
+            return datetime.fromtimestamp(created, tz=UTC)
         except (OverflowError, OSError, ValueError):  # NaN, infinite, or past the year 9999
             self.bad_times += 1
             return None
@@ -253,7 +254,7 @@ class _Path:
 
 def _shown(value: Any) -> str:
     """A value in an error message: short scalars as they are, anything else by its kind."""
-    if isinstance(value, (str, int, float)) and len(repr(value)) <= 40 or value is None:
+    if (isinstance(value, (str, int, float)) and len(repr(value)) <= 40) or value is None:
         return repr(value)
     return json_kind(value)
 

@@ -96,7 +96,7 @@ def _final_char(line: str) -> str:
 
 def _is_title_case(text: str) -> bool:
     """Whether most words that title case capitalises are capitalised, the first one included."""
-    words = _WORD.findall(text)
+    words: list[str] = _WORD.findall(text)
     significant = [w for w in words if w.lower() not in _SMALL_WORDS]
     if not words or not significant or not words[0][0].isupper():
         return False

@@ -18,7 +18,7 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 from lxml import etree
@@ -33,6 +33,7 @@ from moderation.parsers.xmlsafe import (
     local_name,
     namespace,
     root_name,
+    tag_name,
 )
 from moderation.thread import (
     Article,
@@ -87,7 +88,7 @@ def parse(stream: BinaryIO, source: str) -> Iterator[Thread]:
         stream, source, ("item", "author"), file_warnings, root="rss", keep_partial=True
     ):
         fields = _fields(el)
-        if local_name(el.tag) == "author":
+        if local_name(tag_name(el)) == "author":
             _add_author(el, fields, authors)
             continue
         post_type = _text(fields, "wp:post_type") or "post"  # WXR 1.0 items may lack it
@@ -197,7 +198,7 @@ def _line(raw: str) -> str | None:
 
 def _add_author(el: etree._Element, fields: dict[str, etree._Element],
                 authors: dict[str, str]) -> None:
-    if not _WP_NAMESPACE.match(namespace(el.tag)):
+    if not _WP_NAMESPACE.match(namespace(tag_name(el))):
         return
     login, name = _text(fields, "wp:author_login"), _line(_text(fields, "wp:author_display_name"))
     if login and name:
@@ -236,7 +237,7 @@ def _thread(el: etree._Element, fields: dict[str, etree._Element], source: str,
 
 def _time(gmt: str, local: str, notes: Counter[str]) -> datetime | None:
     """The GMT time as UTC when WordPress recorded one, else the site's local time (naive)."""
-    for value, zone in ((gmt, timezone.utc), (local, None)):
+    for value, zone in ((gmt, UTC), (local, None)):
         if not value or value == _NO_DATE:
             continue
         try:

@@ -20,7 +20,7 @@ import contextlib
 import html.entities
 import re
 from collections.abc import Collection, Iterable, Iterator
-from typing import Any, BinaryIO
+from typing import BinaryIO, cast
 from xml.etree.ElementTree import ParseError as ExpatParseError
 
 from defusedxml import DefusedXmlException
@@ -50,6 +50,13 @@ _PROLOG_NOISE = re.compile(r"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", re.DOTALL | 
 def local_name(tag: str) -> str:
     """``item`` from ``{namespace}item`` (or from ``item``)."""
     return tag.rpartition("}")[2]
+
+
+def tag_name(el: etree._Element) -> str:
+    """An element's tag, ``{namespace}item``. The parser gives every element a text tag (comments
+    and processing instructions are removed); lxml's stubs allow bytes or a QName as well, which
+    only a program that sets ``tag`` itself could leave."""
+    return cast(str, el.tag)
 
 
 def namespace(tag: str) -> str:
@@ -137,7 +144,7 @@ class _Walker:
         self.last_ended: etree._Element | None = None
         self._interesting: dict[str, bool] = {}
 
-    def take(self, events: Iterable[tuple[str, Any]]) -> Iterator[etree._Element]:
+    def take(self, events: Iterable[tuple[str, etree._Element]]) -> Iterator[etree._Element]:
         for event, el in events:
             if event == "start":
                 self._start(el)
@@ -154,14 +161,14 @@ class _Walker:
     def _start(self, el: etree._Element) -> None:
         if not self.started:
             self.started = True
-            found = local_name(el.tag)
+            found = local_name(tag_name(el))
             if found != self.root:
                 raise ParseError(
                     self.source,
                     f"the document element is <{found}>, not <{self.root}>: "
                     "this is not the format it was read as",
                 )
-        if self.current is None and self._wanted(el.tag):
+        if self.current is None and self._wanted(tag_name(el)):
             self.current = el
 
     def _wanted(self, tag: str) -> bool:
@@ -187,7 +194,7 @@ class _Walker:
         if partial is None:
             warnings.append(f"{where}: everything before it was read, the rest ignored")
             return
-        name = local_name(partial.tag)
+        name = local_name(tag_name(partial))
         if keep_partial:
             self._drop_unfinished_child(partial)
             if len(partial):
