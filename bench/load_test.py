@@ -3,8 +3,9 @@
 Starts ``moderation serve`` on a free loopback port with the given model (default: the shipped
 ``models/default``), waits until it is ready, then for each concurrency level runs that many
 asyncio clients in a closed loop (each sends its next request on its keep-alive connection
-when the last one is answered) for a bounded number of requests and time. Prints requests/s, latency percentiles, the mean
-micro-batch size the server formed (from its /metrics) and the server's resident memory.
+when the last one is answered) for a bounded number of requests and time. Prints requests/s,
+latency percentiles, the mean micro-batch size the server formed (from its /metrics) and the
+server's resident memory.
 
     python bench/load_test.py --model models/default
     python bench/load_test.py --model DIR --concurrency 1,8,32 --requests 600 --workers 1
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -107,10 +109,8 @@ def reset_peak_memory(pid: int) -> None:
     """Start the processes' peak resident memory (VmHWM) afresh, where Linux allows it."""
     children = Path(f"/proc/{pid}/task/{pid}/children")
     for p in [pid] + ([int(c) for c in children.read_text().split()] if children.exists() else []):
-        try:
+        with contextlib.suppress(OSError):
             Path(f"/proc/{p}/clear_refs").write_text("5")
-        except OSError:
-            pass
 
 
 def batch_totals(url: str) -> tuple[float, float]:
@@ -348,7 +348,7 @@ def other_scenario(args: argparse.Namespace, process: subprocess.Popen[bytes], p
     asyncio.run(run_level(port, 2, args.warmup, 60))
     reset_peak_memory(process.pid)
     if args.scenario == "fairness":
-        result: dict[str, object] = asyncio.run(fairness(port, args.upload_comments))
+        result: dict[str, object] = dict(asyncio.run(fairness(port, args.upload_comments)))
     else:
         statuses = asyncio.run(big_uploads(port, args.uploads, args.upload_mb))
         result = {"uploads": args.uploads, "upload_mb": args.upload_mb, "statuses": statuses}

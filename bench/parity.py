@@ -23,9 +23,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from moderation.modeldir import default_model_dir
-from moderation.scorer import Scorer
-from training.recipes import validation_split
+from moderation.modeldir import default_model_dir  # noqa: E402
+from moderation.scorer import Scorer  # noqa: E402
+from training.recipes import validation_split  # noqa: E402
 
 SOURCES = "default"
 

@@ -41,7 +41,8 @@ def bert_base(texts: list[str], threads: int, batch_size: int) -> list[float]:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     tokenizer = transformers.AutoTokenizer.from_pretrained(resolve_base(DEFAULT_BASE))
-    config = transformers.BertConfig(num_labels=6, problem_type="multi_label_classification")
+    # transformers 5's config dataclass takes num_labels through keywords its signature leaves out.
+    config = transformers.BertConfig(num_labels=6, problem_type="multi_label_classification")  # type: ignore[call-arg]
     model = transformers.BertForSequenceClassification(config).eval()
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     scores = [0.0] * len(texts)

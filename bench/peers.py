@@ -26,6 +26,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +62,7 @@ def peer_scores(texts: list[str]) -> dict[str, dict[str, np.ndarray]]:
     }
 
 
-def compare(model_dir: Path, examples: list[Example], backend: str | None = None) -> dict[str, object]:
+def compare(model_dir: Path, examples: list[Example], backend: str | None = None) -> dict[str, Any]:
     from moderation.scorer import Scorer
 
     scorer = Scorer(model_dir, backend=backend)

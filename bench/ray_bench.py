@@ -24,10 +24,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
 
-from score_bench import corpus  # noqa: E402
-
+from bench.score_bench import corpus  # noqa: E402
 from moderation.modeldir import default_model_dir  # noqa: E402
 
 

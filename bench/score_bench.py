@@ -39,7 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from moderation.modeldir import default_model_dir, shipped_model_dir
+from moderation.modeldir import default_model_dir, shipped_model_dir  # noqa: E402
 
 WORDS = (
     "the of and to a in is it you that he was for on are with as his they be at one have this "
@@ -67,7 +67,7 @@ def corpus(path: Path, n: int, seed: int = 0) -> Path:
     with open(path, "w", encoding="utf-8") as handle:
         for i in range(n):
             length = min(600, max(3, int(rng.lognormvariate(math.log(35), 0.9))))
-            words = []
+            words: list[str] = []
             for j in range(length):
                 word = rng.choice(WORDS)
                 words.append(word.capitalize() if j == 0 or words[-1][-1] in ".?!" else word)

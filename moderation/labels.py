@@ -10,6 +10,7 @@ anything of the group (a comment with any technique carries ``propaganda``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -101,7 +102,7 @@ BY_NAME: dict[str, Label] = {label.name: label for label in LABELS}
 DEFAULT_LABELS: tuple[str, ...] = tuple(label.name for label in LABELS)
 
 
-def default_groups(labels: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
+def default_groups(labels: Iterable[str]) -> dict[str, list[str]]:
     """Group membership for ``labels``: known labels by their group, others in a group of their own."""
     groups: dict[str, list[str]] = {}
     for name in labels:

@@ -26,8 +26,8 @@ from moderation.labelled import (
     Example,
     LoadReport,
     infer_labels,
-    load_mapping,
     load_many,
+    load_mapping,
     stratified_split,
 )
 from moderation.modeldir import DEFAULT_BASE, ModelInfo, read_model_info, resolve_base, write_json
@@ -44,6 +44,8 @@ def adapt(args: TrainingArguments, log: Log) -> Path:
     """Adapt the model in ``args.init`` to ``args.data``; the adapted model's directory."""
     from training.trainer import train_network
 
+    if args.init is None:
+        raise ConfigError("adapting needs --init: the trained model to adapt")
     start = read_model_info(args.init)
     inherit(args, start)
     log(f"adapting {start.name} {start.version} ({start.path}): {start.finetune} over "
@@ -222,7 +224,7 @@ def before_after(before: Path, after: Path, examples: Sequence[Example],
                          "average_precision": _number(m.average_precision) if m else None,
                          "threshold": label.threshold,
                          "review_rate": _rate(flagged[:, i])}
-        table["any_label"][side] = {"review_rate": _rate(flagged.any(axis=1))}
+        table["any_label"][side] = {"review_rate": _rate(np.asarray(flagged.any(axis=1)))}
     return table
 
 

@@ -71,7 +71,7 @@ def _decisions_table(rows: list[dict[str, Any]], before: list[dict[str, Any]] | 
     for r in rows:
         o = old.get(r["source"], {})
 
-        def cell(key: str) -> str:
+        def cell(key: str, r: dict[str, Any] = r, o: dict[str, Any] = o) -> str:
             now = _pct(r.get(key))
             return f"{now} ({_pct(o.get(key))})" if before and o.get(key) is not None else now
 
@@ -196,7 +196,7 @@ def render_model_card(model_dir: Path) -> str:
             for b in decisions["bias"]:
                 o = old_bias.get((b["label"], b["subgroup"]), {})
 
-                def cell(key: str) -> str:
+                def cell(key: str, b: dict[str, Any] = b, o: dict[str, Any] = o) -> str:
                     return f"{_f(b[key])} ({_f(o[key])})" if key in o else _f(b[key])
 
                 lines.append(f"| {b['label']} | {b['subgroup']} | {b['texts']} | {b['positives']} | "
@@ -224,7 +224,7 @@ def render_model_card(model_dir: Path) -> str:
         if evaluation.get("backend"):
             lines += [f"Measured by `moderation evaluate` on the {evaluation['backend']} backend.", ""]
         for source, report in by_source.items():
-            lines += [f"### {source}", ""] + _metrics_table(report["labels"], info, only_known=True) + [""]
+            lines += [f"### {source}", "", *_metrics_table(report["labels"], info, only_known=True), ""]
     if peers:
         lines += ["", "## Against offline peers", "", peers.get("about", ""), "",
                   "| dataset | label | " + " | ".join(peers["models"]) + " |",

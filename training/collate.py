@@ -34,12 +34,20 @@ def collate(items: Sequence[Encoded], pad: int) -> dict[str, torch.Tensor]:
         "token_known": tok_known,
     }
     if items[0].soft is not None:
-        spans = items[0].token_soft.shape[1]
+        teacher = [_teacher(e) for e in items]
+        spans = teacher[0][1].shape[1]
         token_soft = torch.zeros((len(items), width, spans))
         token_real = torch.zeros((len(items), width, spans), dtype=torch.bool)
-        for row, e in enumerate(items):
-            token_soft[row, : len(e.ids)] = torch.from_numpy(e.token_soft.astype(np.float32))
+        for row, (e, (_, evidence)) in enumerate(zip(items, teacher, strict=True)):
+            token_soft[row, : len(e.ids)] = torch.from_numpy(evidence.astype(np.float32))
             token_real[row, : len(e.ids)] = torch.tensor([end > start for start, end in e.offsets])[:, None]
-        batch.update(soft=torch.from_numpy(np.stack([e.soft for e in items])),
+        batch.update(soft=torch.from_numpy(np.stack([soft for soft, _ in teacher])),
                      token_soft=token_soft, token_real=token_real)
     return batch
+
+
+def _teacher(e: Encoded) -> tuple[np.ndarray, np.ndarray]:
+    """An example's teacher scores and evidence: every example of a distilled batch has both."""
+    if e.soft is None or e.token_soft is None:
+        raise ValueError("a batch mixes examples with and without the teacher's outputs")
+    return e.soft, e.token_soft

@@ -20,8 +20,8 @@ from moderation.labelled import (
     LoadReport,
     Span,
     infer_labels,
-    load_mapping,
     load_many,
+    load_mapping,
     stratified_split,
 )
 from moderation.labels import BY_NAME, DEFAULT_LABELS, default_groups
@@ -174,7 +174,7 @@ def epoch_batches(n: int, lengths: Sequence[int], batch_size: int, seed: int, ep
     order = list(range(n))
     rng.shuffle(order)
     chunk = batch_size * 50
-    batches = []
+    batches: list[list[int]] = []
     for start in range(0, n, chunk):
         part = sorted(order[start : start + chunk], key=lambda i: lengths[i])
         batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))

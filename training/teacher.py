@@ -45,7 +45,8 @@ def teacher_outputs(teacher: ModerationNetwork, teacher_info: ModelInfo, data: l
     if path.is_file():
         with safe_open(str(path), "np") as handle:
             if (handle.metadata() or {}).get("key") == key:
-                cached = {name: handle.get_tensor(name) for name in handle.keys()}
+                cached = {name: handle.get_tensor(name)
+                          for name in handle.keys()}  # noqa: SIM118 - the handle is not iterable
     if cached is None:
         log(f"scoring {len(data)} examples with the teacher {teacher_info.path}")
         sequence = np.zeros((len(data), len(teacher_info.labels)), dtype=np.float32)

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from moderation.labelled import Example
-from moderation.metrics import stream_weights
 from moderation.labels import BY_NAME
+from moderation.metrics import stream_weights
 from moderation.modeldir import ModelInfo, read_model_info, write_json, write_model_info
 
 MIN_TO_TUNE = 5  # positives and negatives needed on validation to calibrate a label
@@ -86,12 +86,12 @@ def tune_thresholds(model_dir: Path, val_ex: Sequence[Example], batch_size: int,
     write_json(model_dir / "metrics.json", report.to_dict())
     log(format_table(report))
     decisions = decision_rates(scorer, val_ex, raw)
-    bias = identity_bias(scorer, val_ex, raw)
+    bias_rows = identity_bias(scorer, val_ex, raw)
     write_json(model_dir / DECISIONS_FILE, {"backend": "torch",
                                            "rows": [vars(row) for row in decisions],
-                                           "bias": [vars(row) for row in bias]})
+                                           "bias": [vars(row) for row in bias_rows]})
     log(format_decisions(decisions))
-    log(format_bias(bias))
+    log(format_bias(bias_rows))
 
 
 DECISIONS_FILE = "decisions.json"
