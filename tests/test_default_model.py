@@ -104,7 +104,7 @@ def test_shipped_model_int8_stays_close_to_fp32(model: Path) -> None:
     b = np.stack([fast.calibrate(r.logits) for r in fast.raw_batch(PARITY_TEXTS)])
     drift = np.abs(a - b)
     bound = INT8_MAX_DRIFT[model.name]
-    assert drift.max() <= bound, dict(zip(reference.labels, drift.max(0).round(3).tolist()))
+    assert drift.max() <= bound, dict(zip(reference.labels, drift.max(0).round(3).tolist(), strict=True))
     assert drift.mean() <= 0.005
     hostile = a[:, 0] >= reference.thresholds["hostility"]
     # The set is not trivially calm: some texts are flagged, some are not.
@@ -116,7 +116,7 @@ def test_shipped_model_int8_stays_close_to_fp32(model: Path) -> None:
 def _seed_comments(shared_dir: Path) -> list[str]:
     from moderation.parsers import parse_file
 
-    comments = []
+    comments: list[str] = []
     for path in sorted((shared_dir / "seeds").glob("*.txt")):
         for thread in parse_file(path):
             comments.extend(c.text for c in thread.comments)
@@ -179,8 +179,8 @@ def test_calm_reader_comments_rarely_go_to_review_and_hostile_ones_do(shared_dir
                                 lambda line: None)
     (rates,) = decision_rates(scorer, [infer_labels(ex, scorer.info.groups) for ex in examples])
     assert rates.calm > 300 and rates.hostile >= 10
-    assert rates.review <= CALM_REVIEW_SHARE, rates
-    assert rates.caught >= HOSTILE_CAUGHT_SHARE, rates
+    assert rates.review is not None and rates.review <= CALM_REVIEW_SHARE, rates
+    assert rates.caught is not None and rates.caught >= HOSTILE_CAUGHT_SHARE, rates
 
 
 # Functional suite (bench/functional.py): most a category of calm cases may be flagged, least a
@@ -228,7 +228,8 @@ def test_quality_targets_on_the_validation_split(shared_dir: Path) -> None:
         assert overall[label].roc_auc >= target, (label, overall[label].roc_auc)
     by_source = evaluate_by_source(scorer, examples, raw)
     assert by_source["ptc-semeval2020"].by_label()["propaganda"].roc_auc >= 0.78
-    assert by_source["toxic-spans"].by_label()["hostility"].span_f1 >= 0.62
+    span_f1 = by_source["toxic-spans"].by_label()["hostility"].span_f1
+    assert span_f1 is not None and span_f1 >= 0.62
 
 
 def test_fast_option_scores_with_the_student_on_onnx_runtime(tmp_path: Path, export_cache: Path,

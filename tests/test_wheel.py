@@ -108,7 +108,7 @@ def served(venv: Path, tmp_path: Path) -> Iterator[str]:
     import httpx
 
     port = _free_port()
-    log = open(tmp_path / "server.log", "w")
+    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - the server writes it until teardown
     process = subprocess.Popen(
         [str(venv / "bin" / "moderation"), "serve", "--fast", "--backend", "torch", "--threads", "1",
          "--port", str(port)], cwd=tmp_path, env=_env(), stdout=log, stderr=subprocess.STDOUT)

@@ -11,7 +11,6 @@ import json
 import random
 from pathlib import Path
 
-
 FILLER = ("the river runs past our small town and people walk along it every morning "
           "while market stalls open near bridge with bread fruit coffee music").split()
 HOSTILE = ["awful", "vile", "rotten"]

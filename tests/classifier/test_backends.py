@@ -70,7 +70,7 @@ def test_int8_score_does_not_depend_on_what_shares_the_call(toy_model: Path) -> 
     # batch with louder, longer texts (a scale per call would let them coarsen its tokens).
     alone = Scorer(toy_model, backend="onnx", batch_size=1)
     batched = Scorer(toy_model, backend="onnx", batch_size=64)
-    texts = TOY_TEXTS[:12] + ["idiot " * 40, LONG]
+    texts = [*TOY_TEXTS[:12], "idiot " * 40, LONG]
     np.testing.assert_allclose(_outputs(batched, texts)[0], _outputs(alone, texts)[0], atol=1e-5)
     # The graph is really int8: its scores are close to the float reference but not equal.
     reference = _outputs(Scorer(toy_model, backend="onnx", precision="fp32"), texts)[0]
@@ -151,7 +151,7 @@ def test_window_tokenizer_matches_transformers(tiny_base: Path) -> None:
     from moderation import compat
     from moderation.windows import WindowTokenizer
 
-    texts = TOY_TEXTS + ["Vile   river, idiot!", "ünïcode café bread"]
+    texts = [*TOY_TEXTS, "Vile   river, idiot!", "ünïcode café bread"]
     reference = compat.load_tokenizer(tiny_base)(
         texts, truncation=True, max_length=16, stride=4, return_overflowing_tokens=True,
         return_offsets_mapping=True, padding=False)

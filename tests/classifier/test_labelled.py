@@ -96,7 +96,7 @@ def test_bad_span_and_unknown_file_type(tmp_path: Path) -> None:
         load_labelled(bad)
     other = tmp_path / "d.xlsx"
     other.write_text("x")
-    with pytest.raises(DataError, match="use .csv, .tsv or .jsonl"):
+    with pytest.raises(DataError, match=r"use \.csv, \.tsv or \.jsonl"):
         load_labelled(other)
 
 
@@ -111,7 +111,7 @@ def test_headlines_are_inferred_from_positive_members_only() -> None:
 def test_split_is_deterministic_and_keeps_rare_labels_on_both_sides() -> None:
     examples = [Example(f"text {i}", {"rare": float(i < 4), "common": float(i % 2)}) for i in range(100)]
     train1, val1 = stratified_split(examples, 0.2, seed=3)
-    train2, val2 = stratified_split(examples, 0.2, seed=3)
+    _, val2 = stratified_split(examples, 0.2, seed=3)
     assert [e.text for e in val1] == [e.text for e in val2]
     assert 18 <= len(val1) <= 22 and len(train1) + len(val1) == 100
     assert any(e.labels["rare"] for e in val1) and any(e.labels["rare"] for e in train1)

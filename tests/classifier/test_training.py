@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -17,7 +17,6 @@ import pytest
 
 from moderation.errors import ModelLoadError
 from moderation.modeldir import read_model_info
-
 from tests.tiny_model import FILLER, INSULTS, toy_rows
 
 
@@ -48,14 +47,14 @@ def test_scores_and_spans_point_at_the_words(toy_model: Path) -> None:
     rows = toy_rows(60, 99)  # unseen texts of the toy task
     results = scorer.score_batch([r["text"] for r in rows])
     agree = sum(("hostility" in got.flags(scorer.thresholds)) == bool(row["hostility"])
-                for row, got in zip(rows, results))
+                for row, got in zip(rows, results, strict=True))
     assert agree >= 54  # 90% of unseen texts flagged right at the model's own threshold
     from moderation.metrics import roc_auc
 
     insult = np.array([row["insult"] for row in rows])
     assert roc_auc(insult, np.array([got.scores["insult"] for got in results])) > 0.9
     pointed = flagged = 0
-    for row, got in zip(rows, results):
+    for row, got in zip(rows, results, strict=True):
         found = {row["text"][s.start:s.end] for s in got.spans if s.label == "hostility"}
         if "hostility" not in got.flags(scorer.thresholds):
             assert not found  # no evidence is shown for a label that is not flagged
@@ -268,8 +267,9 @@ def test_decision_rates_and_identity_bias_count_what_a_moderator_sees(toy_model:
     by_source = {r.source: r for r in decision_rates(scorer, examples)}
     assert set(by_source) == {"a", "b"}
     for source, r in by_source.items():
-        calm = [f for e, f in zip(examples, flagged) if e.source == source and e.labels["hostility"] < 0.5]
-        hostile = [f for e, f in zip(examples, flagged) if e.source == source and e.labels["hostility"] >= 0.5]
+        calm = [f for e, f in zip(examples, flagged, strict=True) if e.source == source and e.labels["hostility"] < 0.5]
+        hostile = [f for e, f in zip(examples, flagged, strict=True)
+                   if e.source == source and e.labels["hostility"] >= 0.5]
         assert r.calm == len(calm) and r.hostile == len(hostile)
         assert r.review == pytest.approx(sum(calm) / len(calm))
         assert r.caught == pytest.approx(sum(hostile) / len(hostile))
@@ -314,6 +314,7 @@ def test_a_long_example_keeps_the_window_that_holds_its_evidence(tiny_base: Path
     kept, first, early_kept = encode([with_evidence, without, early], tokenizer, ["hostility"], 16)
     words = lambda e: [text[a:b] for a, b in e.offsets if b > a]  # noqa: E731
     assert len(kept.ids) == len(first.ids) == 16
+    assert kept.token_target is not None and early_kept.token_target is not None
     assert "vile" in words(kept) and kept.token_target[:, 0].sum() == 1
     assert words(first) == calm.split()[:14]  # no evidence known: the text's start, as before
     assert early_kept.offsets[1] == (0, 4) and early_kept.token_target[1, 0] == 1

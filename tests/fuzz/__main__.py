@@ -28,8 +28,18 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.fuzz.harness import CORPUS, CRASHES, TARGETS, TOKENS, Drawn, corpus, mutate, run_one
-from tests.fuzz.harness import HERE, save
+from tests.fuzz.harness import (
+    CORPUS,
+    CRASHES,
+    HERE,
+    TARGETS,
+    TOKENS,
+    Drawn,
+    corpus,
+    mutate,
+    run_one,
+    save,
+)
 
 SLOW_SECONDS = 5.0  # an input that takes longer is reported (a hang in the making)
 # The corpus stays small enough to replay in the test suite: small inputs only, a few a run.

@@ -23,6 +23,7 @@ from typing import Any
 from moderation import batch
 from moderation.errors import ModerationError
 from moderation.parsers import formats, parse_bytes
+from moderation.rows import Kind
 from moderation.thread import Thread
 
 HERE = Path(__file__).resolve().parent
@@ -52,7 +53,7 @@ def _detected(data: bytes) -> list[Thread]:
     return parse_bytes(data, "fuzz-input")
 
 
-def _flat(kind: str) -> Callable[[bytes], list[Any]]:
+def _flat(kind: Kind) -> Callable[[bytes], list[Any]]:
     def run(data: bytes) -> list[Any]:
         return list(batch._flat_events(io.BytesIO(data), "fuzz-input", kind, "text", "0:"))
     return run
@@ -168,7 +169,7 @@ def corpus_files() -> Iterator[tuple[str, Path]]:
 def save(folder: Path, data: bytes) -> Path:
     """Store an input under its content's hash (the same input is stored once)."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / hashlib.sha1(data).hexdigest()[:16]
+    path = folder / hashlib.sha1(data, usedforsecurity=False).hexdigest()[:16]
     if not path.exists():
         path.write_bytes(data)
     return path

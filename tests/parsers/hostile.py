@@ -6,6 +6,7 @@ inputs are written here, not taken from real exports.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -67,7 +68,7 @@ def html_page(comments: str, canonical: str = "https://example.test/roof") -> by
 
 
 def html_comment(number: int, inner: str = "", href: str = "") -> str:
-    link = (f'<a href="{href or "#comment-%d" % number}">'
+    link = (f'<a href="{href or f"#comment-{number}"}">'
             '<time datetime="2023-05-04T10:02:11+01:00">May 4</time></a>')
     return (f'<li class="comment" id="comment-{number}"><div class="comment-metadata">{link}</div>'
             f'<div class="comment-content"><p>{SECRET} {number}</p></div>{inner}</li>')
@@ -94,7 +95,7 @@ class Case:
 
 
 CASES = [
-    *[Case(f"reddit created_utc {value[:12]}", lambda value=value: reddit_time(value),
+    *[Case(f"reddit created_utc {value[:12]}", functools.partial(reddit_time, value),
            "OverflowError/ValueError", warning="created_utc time(s) out of range")
       for value in ("1e300", "-1e20", "NaN", "Infinity", "9" * 400, '"' + "9" * 400 + '"')],
     Case("reddit selftext a list", lambda: reddit(post='"selftext": ["a"], '), "TypeError"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,6 @@ from moderation.errors import ParseError
 from moderation.parsers import detect_format, disqus
 from moderation.thread import Thread
 
-UTC = timezone.utc
 DSQ_ID = "{http://disqus.com/disqus-internals}id"
 
 
@@ -45,7 +44,7 @@ def test_isso_sample_threads_posts_orphan_and_deleted_parent(isso_disqus: Path) 
     assert len(threads) == len(file_threads) + 1
     assert [t.article is not None for t in threads] == [True, True, True, False]
     comments = [c for t in threads for c in t.comments]
-    assert sorted(c.id for c in comments) == sorted(p.get(DSQ_ID) for p in file_posts)
+    assert sorted(c.id for c in comments) == sorted(p.get(DSQ_ID, "") for p in file_posts)
 
     # Each post sits in the thread its <thread dsq:id> names.
     ids = [t.get(DSQ_ID) for t in file_threads]
@@ -73,6 +72,7 @@ def test_isso_sample_thread_with_empty_id_and_title(isso_disqus: Path) -> None:
     file_threads = [el for el in root if local(el) == "thread"]
     for file_thread, thread in zip(file_threads, threads[: len(file_threads)], strict=True):
         fields = {local(el): (el.text or "").strip() for el in file_thread}
+        assert thread.article is not None
         assert thread.article.title == (fields.get("title") or None)
         assert thread.article.url == (fields.get("link") or None)
     untitled = [t for t in threads if t.article and t.article.title is None]

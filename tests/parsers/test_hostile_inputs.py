@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from moderation.encoding import decode, wide_encoding
 from moderation.errors import ParseError
 from moderation.parsers import parse_bytes
-from moderation.encoding import decode, wide_encoding
 from moderation.parsers.clean import html_to_text, unescape
 from moderation.thread import Thread
 from tests.parsers.hostile import (

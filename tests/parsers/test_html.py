@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -47,6 +47,7 @@ def test_sample_has_every_comment_with_reply_parents_from_nesting(sample: Thread
     assert len(replies) == 2
     for reply in replies:
         # A reply is printed inside its parent's li, right after the parent's own body.
+        assert reply.parent_id is not None
         assert ids.index(reply.parent_id) == ids.index(reply.id) - 1
     assert all(c.author and c.text and c.status == "approved" for c in sample.comments)
     assert all(c.posted_at is not None and c.posted_at.utcoffset() == timedelta(hours=-7)
@@ -71,7 +72,7 @@ def test_sample_pingbacks_split_title_and_site(sample: Thread) -> None:
     sites = [p.site for p in sample.pingbacks]
     assert all(sites) and len(set(sites)) == 8
     for ping in sample.pingbacks:
-        assert ping.title and ping.url and ping.url.startswith("http")
+        assert ping.title and ping.url and ping.url.startswith("http") and ping.site
         assert not any(sep.strip() in ping.site for sep in SEPARATORS)
         assert not ping.title.endswith(tuple(s.rstrip() for s in SEPARATORS))
         assert "&#" not in ping.title and "&raquo;" not in ping.title
@@ -93,7 +94,9 @@ def test_sample_article(shared_dir: Path, sample: Thread) -> None:
     article = sample.article
     assert article is not None
     raw = (shared_dir / SAMPLE).read_text(encoding="utf-8")
-    og_title = re.search(r'property="og:title" content="([^"]+)"', raw).group(1)
+    og = re.search(r'property="og:title" content="([^"]+)"', raw)
+    assert og is not None
+    og_title = og.group(1)
     # The h1 is used, not og:title, which carries the site name after a separator.
     assert article.title and article.title != og_title and og_title.startswith(article.title)
     assert article.url and article.url.startswith("https://") and "?" not in article.url
@@ -131,7 +134,7 @@ def test_current_markup_comments(current: Thread) -> None:
         "Good for them. The keepers\u2019 logbooks are the only record of the 1987 storm.",
         "Second paragraph with a line\nbreak inside it.",
     ]
-    assert by_id["103"].posted_at == datetime(2023, 5, 4, 12, 45, 30, tzinfo=timezone.utc)
+    assert by_id["103"].posted_at == datetime(2023, 5, 4, 12, 45, 30, tzinfo=UTC)
     assert by_id["103"].text == "In the parish archive, boxed & labelled by year."
 
 
@@ -166,7 +169,7 @@ def test_current_markup_article(current: Thread) -> None:
     assert article.title == "Lighthouse Keepers Vote to Stay On"
     assert article.url == "https://harbour-ledger.example/2023/05/lighthouse-keepers-vote/"
     assert article.author == "Odile Fenwick"  # the byline, not the meta tag
-    assert article.published_at == datetime(2023, 5, 4, 8, 15, tzinfo=timezone.utc)
+    assert article.published_at == datetime(2023, 5, 4, 8, 15, tzinfo=UTC)
     assert [(b.kind, b.text) for b in article.blocks] == [
         ("paragraph", "The three keepers of the Gannet Point light voted on Tuesday to keep the "
                       "lamp tended by hand for another winter."),
@@ -351,7 +354,7 @@ def test_split_site(label: str, expected: tuple[str | None, str | None]) -> None
     ("Tuesday, March 3, 2009", datetime(2009, 3, 3)),
     ("2020-08-15T09:35:53-07:00",
      datetime(2020, 8, 15, 9, 35, 53, tzinfo=timezone(timedelta(hours=-7)))),
-    ("2024-10-31T18:33:00Z", datetime(2024, 10, 31, 18, 33, tzinfo=timezone.utc)),
+    ("2024-10-31T18:33:00Z", datetime(2024, 10, 31, 18, 33, tzinfo=UTC)),
     ("February 30, 2009", None),
     ("March 3, 2009 at 13:12 pm", None),
     ("21. Juni 2018 um 10:40 Uhr", None),

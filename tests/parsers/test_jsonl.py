@@ -34,7 +34,7 @@ def read_keeping_good(data: bytes) -> tuple[list[Thread], ParseError]:
 @pytest.fixture(scope="module")
 def parsed(seeds_dir: Path) -> list[Thread]:
     """Threads from other formats, with aware and naive times, pingbacks and warnings."""
-    threads = []
+    threads: list[Thread] = []
     for name, fmt in (("wordpress-page.html", html.FORMAT), ("wordpress-legacy.html", html.FORMAT),
                       ("reddit-thread.json", reddit.FORMAT)):
         path = seeds_dir / name
@@ -54,7 +54,7 @@ def test_round_trip_of_parsed_threads(parsed: list[Thread]) -> None:
     for original, again in zip(parsed, back, strict=True):
         for a, b in zip(original.comments, again.comments, strict=True):
             assert (a.posted_at is None) == (b.posted_at is None)
-            if a.posted_at is not None:
+            if a.posted_at is not None and b.posted_at is not None:
                 assert a.posted_at.utcoffset() == b.posted_at.utcoffset()
 
 

@@ -6,7 +6,7 @@ import copy
 import io
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ def test_sample_comments_nest(shared_dir: Path) -> None:
     assert top.parent_id is None
     # Two replies to the top comment, and one reply to the first of those.
     assert [c.parent_id for c in replies] == [top.id, replies[0].id, top.id]
-    assert all(c.posted_at is not None and c.posted_at.tzinfo is timezone.utc for c in thread.comments)
+    assert all(c.posted_at is not None and c.posted_at.tzinfo is UTC for c in thread.comments)
     assert all(c.author and c.status == "approved" for c in thread.comments)
 
 
@@ -74,7 +74,7 @@ def test_sample_post(shared_dir: Path) -> None:
     assert article.title == post["title"]
     assert article.url == "https://www.reddit.com" + post["permalink"]
     assert article.author == post["author"]
-    assert article.published_at == datetime.fromtimestamp(post["created_utc"], timezone.utc)
+    assert article.published_at == datetime.fromtimestamp(post["created_utc"], UTC)
     assert article.blocks == ()  # a link post has no text
     # The post counts far more comments than the saved response holds: said, not hidden.
     assert thread.warnings == (
@@ -102,7 +102,7 @@ def test_own_tree_and_entities(own: Thread) -> None:
     assert texts[3] == texts[4] == ""
     # An account deleted after posting leaves the comment readable.
     assert texts[5] == "Tide tables for the cove are pinned in the sidebar."
-    assert own.comments[0].posted_at == datetime(2023, 7, 22, 4, 43, 20, tzinfo=timezone.utc)
+    assert own.comments[0].posted_at == datetime(2023, 7, 22, 4, 43, 20, tzinfo=UTC)
     # A comment's permalink (a path on the site) becomes its url; one without has none.
     assert own.comments[0].url == ("https://www.reddit.com/r/tidepools/comments/q7h2k/"
                                    "found_a_sea_hare_two_nudibranchs_at_low_tide/k1a01/")
@@ -155,7 +155,7 @@ def test_removed_post_and_archive_string_times(own_json: list[Any]) -> None:
     post.update(selftext="[removed]", selftext_html=None, created_utc="1690000000")
     thread = parse(dump(data))
     assert thread.article is not None and thread.article.blocks == ()
-    assert thread.article.published_at == datetime(2023, 7, 22, 4, 26, 40, tzinfo=timezone.utc)
+    assert thread.article.published_at == datetime(2023, 7, 22, 4, 26, 40, tzinfo=UTC)
     assert "the post's text was deleted or removed on Reddit" in thread.warnings
 
 

@@ -235,14 +235,14 @@ def test_whitespace_is_normalised_per_line() -> None:
 
 def test_marker_count_above_what_was_copied_is_a_warning() -> None:
     data = (
-        "The bakery on Mill Street closes for renovation on Monday and reopens in May.\n"
-        "5 Responses to \"Mill Street Bakery Closes for Spring\"\n"
-        "Jo Pardoe says:\n"
-        "2025-04-01 09:00\n"
-        "We will miss the rye bread.\n"
-        "Pingback: Spring Closures - Town Pages\n"
-        "April 2, 2025 at 3:30 pm\n"
-    ).encode()
+        b"The bakery on Mill Street closes for renovation on Monday and reopens in May.\n"
+        b"5 Responses to \"Mill Street Bakery Closes for Spring\"\n"
+        b"Jo Pardoe says:\n"
+        b"2025-04-01 09:00\n"
+        b"We will miss the rye bread.\n"
+        b"Pingback: Spring Closures - Town Pages\n"
+        b"April 2, 2025 at 3:30 pm\n"
+    )
     (thread,) = _parse(data)
     assert thread.article is not None
     assert thread.article.title == "Mill Street Bakery Closes for Spring"
@@ -254,19 +254,19 @@ def test_marker_count_above_what_was_copied_is_a_warning() -> None:
 
 def test_count_links_and_reply_toggles_do_not_split_the_page() -> None:
     data = (
-        "Harbour Lights Festival Returns\n"
-        "4 Comments\n"  # a link beside the byline
-        "The harbour lights festival returns on Saturday with lanterns on every boat.\n"
-        "Organisers expect more visitors than last year, when rain kept many people home.\n"
-        "Mira Holt\n"
-        "June 1, 2025 at 8:00 pm\n"
-        "Cannot wait to see the lanterns again.\n"
-        "2 Replies\n"  # a toggle under the comment: its replies are not in the copy
-        "We are bringing the whole family this year.\n"
-        "Ben Okafor\n"
-        "June 2, 2025 at 9:10 am\n"
-        "Is parking free?\n"
-    ).encode()
+        b"Harbour Lights Festival Returns\n"
+        b"4 Comments\n"  # a link beside the byline
+        b"The harbour lights festival returns on Saturday with lanterns on every boat.\n"
+        b"Organisers expect more visitors than last year, when rain kept many people home.\n"
+        b"Mira Holt\n"
+        b"June 1, 2025 at 8:00 pm\n"
+        b"Cannot wait to see the lanterns again.\n"
+        b"2 Replies\n"  # a toggle under the comment: its replies are not in the copy
+        b"We are bringing the whole family this year.\n"
+        b"Ben Okafor\n"
+        b"June 2, 2025 at 9:10 am\n"
+        b"Is parking free?\n"
+    )
     (thread,) = _parse(data)
     assert thread.article is not None
     assert thread.article.title == "Harbour Lights Festival Returns"
@@ -282,12 +282,12 @@ def test_count_links_and_reply_toggles_do_not_split_the_page() -> None:
 
 def test_author_line_without_bio_is_a_warning() -> None:
     data = (
-        "The school choir won the regional contest on Saturday with a programme of folk songs.\n"
-        "About the Author: Noor Halvorsen\n"
-        "Pim Daalder\n"
-        "May 3, 2025 at 11:45 am\n"
-        "Well deserved.\n"
-    ).encode()
+        b"The school choir won the regional contest on Saturday with a programme of folk songs.\n"
+        b"About the Author: Noor Halvorsen\n"
+        b"Pim Daalder\n"
+        b"May 3, 2025 at 11:45 am\n"
+        b"Well deserved.\n"
+    )
     (thread,) = _parse(data)
     assert thread.article is not None
     assert thread.article.author == "Noor Halvorsen" and thread.article.author_bio is None
@@ -298,10 +298,10 @@ def test_author_line_without_bio_is_a_warning() -> None:
 def test_a_colon_heading_is_not_a_fused_title() -> None:
     # Title case on both sides of the colon: a heading, not "Title: first sentence".
     data = (
-        "Rivers and Roads: A Guide for Visitors\n"
-        "Visitors arriving by train can walk to the old town in about fifteen minutes.\n"
-        "Buses leave every half hour from the square in front of the station.\n"
-    ).encode()
+        b"Rivers and Roads: A Guide for Visitors\n"
+        b"Visitors arriving by train can walk to the old town in about fifteen minutes.\n"
+        b"Buses leave every half hour from the square in front of the station.\n"
+    )
     (thread,) = _parse(data)
     assert thread.article is not None
     assert thread.article.title == "Rivers and Roads: A Guide for Visitors"

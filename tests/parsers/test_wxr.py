@@ -7,7 +7,7 @@ import io
 import json
 import re
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,6 @@ from moderation.parsers import detect_format, wxr
 from moderation.parsers.wxr import wordpress_blocks, wordpress_text
 from moderation.thread import Block, Thread
 
-UTC = timezone.utc
 _MARKUP = re.compile(r"</?(?:p|h[1-6]|strong|em|a|li|ul|ol|div|span|img|figure)\b[^>]*>")
 
 
@@ -88,7 +87,7 @@ def test_theme_unit_test_counts_match_the_readme_and_the_file(theme_unit_test: P
     assert len(comments) + len(pingbacks) == sum(len(raw_comments(i)) for i in posts) == 33
     kinds = Counter(raw(c, "comment_type") for i in posts for c in raw_comments(i))
     assert kinds["pingback"] + kinds["trackback"] == len(pingbacks)
-    assert [t.article.url for t in threads] == [raw(i, "link") for i in posts]
+    assert [t.article and t.article.url for t in threads] == [raw(i, "link") for i in posts]
     approved = Counter(raw(c, "comment_approved") for i in posts for c in raw_comments(i)
                        if raw(c, "comment_type") not in ("pingback", "trackback"))
     assert Counter(c.status for c in comments) == {
@@ -107,12 +106,12 @@ def test_theme_unit_test_parents_form_a_nine_level_reply_chain(theme_unit_test: 
     assert deepest == 9  # ten comments: a top-level one and nine replies, each to the last
     # And the parents are the file's own comment_parent values.
     for item in raw_items(theme_unit_test):
-        thread = next((t for t in threads if t.article and t.article.url == raw(item, "link")),
-                      None)
+        owner = next((t for t in threads if t.article and t.article.url == raw(item, "link")),
+                     None)
         for c in raw_comments(item):
-            if thread is None or raw(c, "comment_type") in ("pingback", "trackback"):
+            if owner is None or raw(c, "comment_type") in ("pingback", "trackback"):
                 continue
-            mine = next(m for m in thread.comments if m.id == raw(c, "comment_id"))
+            mine = next(m for m in owner.comments if m.id == raw(c, "comment_id"))
             assert mine.parent_id == (None if raw(c, "comment_parent") == "0"
                                       else raw(c, "comment_parent"))
 
@@ -163,7 +162,7 @@ def test_isso_wxr_three_items_eight_threaded_comments(isso_wxr: Path) -> None:
     assert len(untyped) == 1
     assert untyped[0] in {c.id for c in first.comments}
     # The last item has no comments and is still a thread; items 2 and 3 have no post_type.
-    assert threads[2].comments == () and threads[2].article.title
+    assert threads[2].comments == () and threads[2].article and threads[2].article.title
 
 
 def test_isso_wxr_comment_without_local_date_uses_gmt(isso_wxr: Path) -> None:
@@ -313,6 +312,7 @@ Two.]]></content:encoded>
 <wp:comment_parent>0</wp:comment_parent></wp:comment>
 </item></channel></rss>"""
     [thread] = parse(data)
+    assert thread.article is not None
     assert thread.article.published_at == datetime(2008, 5, 1, 12, 0)
     assert [b.text for b in thread.article.blocks] == ["One.", "Two."]
     assert thread.comments[0].posted_at == datetime(2008, 5, 1, 13, 0)

@@ -12,7 +12,7 @@ import pytest
 
 from moderation.errors import ParseError
 from moderation.parsers import disqus, wxr
-from moderation.parsers.xmlsafe import CHUNK_BYTES, head_text, iter_elements, root_name
+from moderation.parsers.xmlsafe import CHUNK_BYTES, head_text, iter_elements, root_name, tag_name
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,7 +22,7 @@ def read(data: bytes, tags: tuple[str, ...] = ("item",), root: str = "rss",
     """(tag, child tags, text) of each element handed out, and the warnings."""
     warnings: list[str] = []
     found = [
-        (el.tag, [child.tag for child in el], "".join(el.itertext()))
+        (tag_name(el), [tag_name(child) for child in el], "".join(el.itertext()))
         for el in iter_elements(io.BytesIO(data), "test.xml", tags, warnings, root=root,
                                 keep_partial=keep_partial)
     ]

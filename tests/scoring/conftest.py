@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ def toy_comment(rng: random.Random, bad: str | None) -> str:
 def toy_threads(n_threads: int = 3, per_thread: int = 6, seed: int = 7) -> list[Thread]:
     """Threads of toy comments: every third one hostile or insulting, one empty, one tricky."""
     rng = random.Random(seed)
-    start = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
+    start = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
     threads = []
     for t in range(n_threads):
         comments = []

@@ -76,7 +76,7 @@ def test_every_text_gets_a_record_in_order(model: moderation.Model) -> None:
 
 def test_mistakes_get_clear_errors(model: moderation.Model, toy_model: Path, tmp_path: Path) -> None:
     with pytest.raises(TypeError, match=r"score\(\[text\]\)"):
-        model.score("one text")  # type: ignore[arg-type]
+        model.score("one text")
     with pytest.raises(TypeError, match=r"texts\[1\]: expected a string, got int"):
         model.score(["fine", 3])  # type: ignore[list-item]
     with pytest.raises(moderation.ModelLoadError, match="no such model directory"):

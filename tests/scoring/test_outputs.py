@@ -139,9 +139,8 @@ def test_atomic_output_writes_to_a_device_and_follows_links(tmp_path: Path) -> N
     link.symlink_to(target)
     write_json(link, {"a": 1})
     assert link.is_symlink() and json.loads(target.read_text()) == {"a": 1}
-    with pytest.raises(Exception, match="is a directory"):
-        with atomic_output(tmp_path) as out:
-            out.write("x")
+    with pytest.raises(Exception, match="is a directory"), atomic_output(tmp_path) as out:
+        out.write("x")
 
 
 def test_new_outputs_honour_the_umask_and_replaced_ones_keep_their_mode(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ def scored(comment: Comment, hostility: float = 0.91, spans: tuple[Span, ...] = 
 
 
 FULL = Comment(id="c1", text="you vile clown", author="ann", parent_id="c0",
-               posted_at=datetime(2025, 3, 1, 9, 30, tzinfo=timezone.utc))
+               posted_at=datetime(2025, 3, 1, 9, 30, tzinfo=UTC))
 BARE = Comment(id="c2", text="bread and coffee")
 
 
@@ -68,7 +68,8 @@ def test_a_record_is_either_scored_or_failed() -> None:
     ({"decision": "ban"}, "record.decision: must be one of allow, review, reject"),
     ({"kind": "reply"}, "record.kind: must be one of comment, article"),
     ({"thread": None}, "record.thread: expected a JSON object, got null"),
-    ({"spans": [{"start": 0, "end": "4", "label": "x", "score": 1}]}, r"record.spans\[0\].end: expected a whole number"),
+    ({"spans": [{"start": 0, "end": "4", "label": "x", "score": 1}]},
+     r"record.spans\[0\].end: expected a whole number"),
     ({"flags": ["hostility", 3]}, "record.flags: expected a list of label names"),
     ({"id": None}, "record.id: expected a string, got null"),
 ])

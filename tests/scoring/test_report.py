@@ -19,11 +19,12 @@ import pytest
 from moderation.batch import Failure, Item, Scored, Skipped, ThreadRef, ThreadStart
 from moderation.modeldir import LabelInfo, ModelInfo, read_model_info
 from moderation.policy import Policy, Rule, model_policy
+from moderation.record import as_record
 from moderation.report import HtmlReport, highlight, severity
 from moderation.thread import Comment, Pingback
 from tests.conftest import REPO
 from tests.scoring.chromium import Chromium, find_chromium
-from tests.scoring.conftest import TRICKY, read_records, score
+from tests.scoring.conftest import read_records, score
 
 ARTIFACTS = REPO / "test-artifacts"
 TEMPLATES = REPO / "moderation" / "templates"
@@ -88,7 +89,7 @@ def hostile_page() -> tuple[str, list[dict[str, Any]], list[ThreadRef]]:
             record = _record(ref, f"{HOSTILE[(c + 1) % len(HOSTILE)]}#{t}{c}", text,
                              HOSTILE[(c + 2) % len(HOSTILE)], scores, policy, spans)
             records.append(record)
-            report.add(Scored(Item(ref, Comment(id=record["id"], text=text)), record))
+            report.add(Scored(Item(ref, Comment(id=record["id"], text=text)), as_record(record)))
         report.add(Skipped(ref, HOSTILE[t], HOSTILE[t - 1]))
     report.add(Failure(HOSTILE[1], HOSTILE[2]))
     report.close()
@@ -157,7 +158,7 @@ def test_page_is_written_as_events_arrive() -> None:
     ref = ThreadRef("a.xml", "A thread", "k")
     report.add(ThreadStart(ref))
     record = _record(ref, "c1", "the first comment", "ann", {"hostility": 0.7}, policy)
-    report.add(Scored(Item(ref, Comment(id="c1", text=record["text"])), record))
+    report.add(Scored(Item(ref, Comment(id="c1", text=record["text"])), as_record(record)))
     written = buffer.getvalue()
     assert "the first comment" in written and "</html>" not in written  # out before the end
     report.close()
@@ -258,7 +259,8 @@ def test_report_in_headless_chromium(toy_model: Path, toy_thread_file: Path, tmp
                 return {text: card.querySelector(".text").textContent, spans, titles,
                         id: card.querySelector(".cid").textContent.slice(1),
                         bars: Array.from(card.querySelectorAll(".bars .label")).map(e => e.textContent),
-                        verdicts: Array.from(card.querySelectorAll("button.v.confirm")).map(e => e.parentElement.dataset.label),
+                        verdicts: Array.from(card.querySelectorAll("button.v.confirm"))
+                          .map(e => e.parentElement.dataset.label),
                         author: card.querySelector(".author").textContent};
             })""")
 

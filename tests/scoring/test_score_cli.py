@@ -188,7 +188,7 @@ def test_article_bodies_only_on_request(toy_model: Path, seeds_dir: Path, tmp_pa
     records = read_records(out)
     [thread] = parse_file(page)
     assert records[0]["kind"] == "article" and records[0]["id"] == "article"
-    assert records[0]["text"] == thread.article.text
+    assert thread.article is not None and records[0]["text"] == thread.article.text
     assert [r["id"] for r in records[1:]] == [c.id for c in thread.comments]
 
 

@@ -15,7 +15,7 @@ from tests.serve.fakes import FakeScorer
 MakeClient = Callable[..., TestClient]
 
 
-def error_of(response) -> dict:  # type: ignore[no-untyped-def]
+def error_of(response) -> dict:
     body = response.json()
     assert set(body) == {"error"}, body
     assert body["error"]["code"] == response.status_code
@@ -60,7 +60,7 @@ insult = { review = 0.9 }
 """
 
 
-def test_policy_file_and_its_communities_decide(make_client: MakeClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_policy_file_and_its_communities_decide(make_client: MakeClient, tmp_path) -> None:
     policy = tmp_path / "policy.toml"
     policy.write_text(POLICY)
     client = make_client(policy=policy)
@@ -122,7 +122,8 @@ def test_text_limit_counts_characters_and_a_longer_text_is_a_413(make_client: Ma
     assert client.post("/v1/score", json={"text": "é" * 20000}).status_code == 200  # 40,000 bytes
     r = client.post("/v1/score", json={"text": "x" * 20001})
     assert r.status_code == 413
-    assert "text: the text is 20001 characters; the limit is 20000 (MODERATION_MAX_TEXT_CHARS)" in error_of(r)["message"]
+    assert ("text: the text is 20001 characters; the limit is 20000 (MODERATION_MAX_TEXT_CHARS)"
+            in error_of(r)["message"])
     client = make_client(max_text_chars=10)
     assert client.post("/v1/score", json={"text": "0123456789"}).status_code == 200
     assert client.post("/v1/score", json={"text": "0123456789a"}).status_code == 413
@@ -201,6 +202,7 @@ def test_thread_upload_comes_back_parsed_with_every_comment_scored(client: TestC
     for got, want in zip(body["threads"], expected, strict=True):
         assert got["source"] == "wordpress-export.xml" and got["format"] == want.format
         assert [c["id"] for c in got["comments"]] == [c.id for c in want.comments]
+        assert want.article is not None
         for comment, original in zip(got["comments"], want.comments, strict=True):
             # The record moderation score writes, and the comment's own fields.
             assert comment["thread"] == {"source": "wordpress-export.xml", "title": want.article.title}
@@ -262,7 +264,7 @@ def test_uploads_are_read_and_parsed_a_few_at_a_time(make_client: MakeClient,
     parse, running, most = threads._parse, [0], [0]
     lock = threading.Lock()
 
-    def slow_parse(*args):  # type: ignore[no-untyped-def]
+    def slow_parse(*args):
         with lock:
             running[0] += 1
             most[0] = max(most[0], running[0])
@@ -283,6 +285,7 @@ def test_uploads_are_read_and_parsed_a_few_at_a_time(make_client: MakeClient,
             answers = await asyncio.gather(*(http.post("/v1/threads", content=upload) for _ in range(6)))
         return [r.status_code for r in answers]
 
+    assert client.portal is not None
     assert client.portal.call(six_at_once) == [200] * 6  # in the app's own event loop
     assert most[0] == 2
 
@@ -311,7 +314,7 @@ def test_thread_comment_with_empty_text_gets_an_error_record(client: TestClient)
 
 # Perspective ------------------------------------------------------------------------------------
 
-def analyze(client: TestClient, text: str, *attributes: str, **extra: object):  # type: ignore[no-untyped-def]
+def analyze(client: TestClient, text: str, *attributes: str, **extra: object):
     body = {"comment": {"text": text}, "requestedAttributes": {a: {} for a in attributes}, **extra}
     return client.post("/v1alpha1/comments:analyze", json=body)
 
@@ -348,7 +351,8 @@ def test_model_labels_are_attributes_under_their_upper_case_names(client: TestCl
 
 
 @pytest.mark.parametrize(("body", "words"), [
-    ({"requestedAttributes": {"PROFANITY": {}}}, "Unknown attribute: PROFANITY (model fake lacks the label(s) profanity)"),
+    ({"requestedAttributes": {"PROFANITY": {}}},
+     "Unknown attribute: PROFANITY (model fake lacks the label(s) profanity)"),
     ({"requestedAttributes": {"FLIRTATION": {}}}, "Unknown attribute: FLIRTATION (no such attribute)"),
     ({"requestedAttributes": {"TOXICITY": {}}, "languages": ["en", "de"]},
      "Attribute TOXICITY does not support request languages: de"),
@@ -434,7 +438,7 @@ def test_a_server_process_freezes_what_start_up_left_alive(fake: FakeScorer) -> 
 
 def test_readiness_fails_when_the_model_stops_answering(client: TestClient, fake: FakeScorer,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(texts):  # type: ignore[no-untyped-def]
+    def broken(texts):
         raise RuntimeError("wedged")
 
     monkeypatch.setattr(fake, "score_batch", broken)
@@ -463,7 +467,10 @@ def test_readiness_probes_are_shared_for_a_few_seconds(make_client: MakeClient, 
 
 
 def test_readiness_is_a_503_when_the_queue_is_full(make_client: MakeClient) -> None:
+    from fastapi import FastAPI
+
     client = make_client(max_queue=256, max_thread_comments=256, ready_cache_s=0)
+    assert isinstance(client.app, FastAPI)
     client.app.state.service.batcher._queued = 256  # as if 256 texts were waiting
     r = client.get("/readyz")
     assert r.status_code == 503 and "queue is full" in error_of(r)["message"] and r.headers["Retry-After"]
@@ -479,7 +486,12 @@ def test_concurrent_readiness_calls_wait_for_the_probe_in_progress(make_client: 
 
     client = make_client(ready_cache_s=0)
     score_batch = fake.score_batch
-    monkeypatch.setattr(fake, "score_batch", lambda texts: (time.sleep(0.1), score_batch(texts))[1])
+
+    def slow_score_batch(texts):
+        time.sleep(0.1)
+        return score_batch(texts)
+
+    monkeypatch.setattr(fake, "score_batch", slow_score_batch)
     before = len(fake.calls)
 
     async def twenty_at_once() -> list[int]:
@@ -487,6 +499,7 @@ def test_concurrent_readiness_calls_wait_for_the_probe_in_progress(make_client: 
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             return [r.status_code for r in await asyncio.gather(*(http.get("/readyz") for _ in range(20)))]
 
+    assert client.portal is not None
     assert client.portal.call(twenty_at_once) == [200] * 20
     assert len(fake.calls) == before + 1
 
@@ -572,7 +585,7 @@ def test_an_unexpected_fault_is_a_500_json_logged_by_type_and_place_only(
         client: TestClient, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     from serve.service import Service
 
-    def broken(self, scores, labels, policy):  # type: ignore[no-untyped-def]
+    def broken(self, scores, labels, policy):
         raise ValueError("a message quoting zebra-violin-7731")
 
     monkeypatch.setattr(Service, "fields", broken)
@@ -588,7 +601,7 @@ def test_an_unexpected_fault_is_a_500_json_logged_by_type_and_place_only(
 
 # Access -----------------------------------------------------------------------------------------
 
-def test_api_keys_from_settings_and_file(make_client: MakeClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_api_keys_from_settings_and_file(make_client: MakeClient, tmp_path) -> None:
     keys = tmp_path / "keys"
     keys.write_text("# one per line\nfile-key\n")
     client = make_client(api_keys=["env-key"], api_keys_file=keys)

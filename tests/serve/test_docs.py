@@ -26,7 +26,7 @@ from tests.serve.test_live import _free_port
 def server(toy_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     log_file = tmp_path_factory.mktemp("docs-server") / "server.log"
-    log = open(log_file, "w")
+    log = open(log_file, "w")  # noqa: SIM115 - the server writes it until teardown closes it
     env = {**os.environ, "MODERATION_THREADS": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "moderation.cli", "serve", "--model", str(toy_model), "--port", str(port)],

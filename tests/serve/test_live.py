@@ -18,7 +18,6 @@ import pytest
 
 from tests.conftest import REPO, SEEDS
 
-
 HEADER_TIMEOUT = 1.0
 BODY_TIMEOUT = 2.0
 
@@ -42,7 +41,7 @@ def server(toy_model: Path, log_file: Path) -> Iterator[str]:
     env = {**os.environ, "MODERATION_MAX_WAIT_MS": "30", "MODERATION_THREADS": "1",
            "MODERATION_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT), "MODERATION_BODY_TIMEOUT_S": str(BODY_TIMEOUT)}
     env.pop("MODERATION_BACKEND", None)  # the default backend is under test
-    log = open(log_file, "w")
+    log = open(log_file, "w")  # noqa: SIM115 - the server writes it until teardown closes it
     process = subprocess.Popen(
         [sys.executable, "-m", "moderation.cli", "serve", "--model", str(toy_model), "--port", str(port)],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,

@@ -31,7 +31,7 @@ POLICY = Path(__file__).with_name("schema_policy.toml")
 STORE = Path(tempfile.mkdtemp(prefix="schema-feedback-")) / "feedback.jsonl"
 
 
-def _app():  # type: ignore[no-untyped-def]
+def _app():
     # Small limits, so generated bodies also cross them; a policy with a community, so the
     # schema lists one. The fake model loads (in the lifespan) on the first request, not here.
     app = create_app(Settings(max_text_chars=200, max_score_body_bytes=2048, max_body_bytes=4096,

@@ -36,7 +36,8 @@ def test_settings_come_from_moderation_environment_variables(monkeypatch: pytest
     ({"MODERATION_LOG_LEVEL": "loud"}, "MODERATION_LOG_LEVEL"),
     ({"MODERATION_BACKEND": "tensorrt"}, "MODERATION_BACKEND"),
 ])
-def test_bad_settings_are_refused_with_the_variable_named(monkeypatch: pytest.MonkeyPatch, env: dict, words: str) -> None:
+def test_bad_settings_are_refused_with_the_variable_named(monkeypatch: pytest.MonkeyPatch, env: dict,
+                                                          words: str) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match="invalid service settings") as caught:
@@ -190,8 +191,10 @@ def test_onnx_backend_setting_reaches_the_scorer(monkeypatch: pytest.MonkeyPatch
     settings = load_settings()
     assert settings.model_threads == os.cpu_count()  # ONNX Runtime gets every core
     assert load_settings(backend="torch").model_threads == max(1, (os.cpu_count() or 2) - 1)
+    from moderation.scorer import Scorer
+
     scorer = load_scorer(settings)
-    assert scorer.backend.name == "onnx-int8"
+    assert isinstance(scorer, Scorer) and scorer.backend.name == "onnx-int8"
     assert scorer.score("you vile idiot").scores.keys() == set(scorer.labels)
 
 

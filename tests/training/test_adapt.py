@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,8 +19,8 @@ from moderation.errors import ConfigError, DataError
 from moderation.modeldir import read_model_info
 from tests.tiny_model import FILLER, HOSTILE, INSULTS, toy_rows, write_jsonl
 
-ADAPT = dict(epochs=3, batch_size=16, max_length=32, learning_rate=3e-3, head_learning_rate=0.05,
-             threads=1, seed=3)
+ADAPT: dict[str, Any] = dict(epochs=3, batch_size=16, max_length=32, learning_rate=3e-3,
+                             head_learning_rate=0.05, threads=1, seed=3)
 
 
 def circus_rows(n: int, seed: int) -> list[dict]:
@@ -144,8 +145,9 @@ def test_settings_that_contradict_the_start_model_are_refused(toy_model: Path, t
     from training.trainer import train
 
     site = write_jsonl(tmp_path / "circus.jsonl", circus_rows(20, 44))
-    common = dict(init=str(toy_model), data=[str(site)], out=str(tmp_path / "m"), threads=1)
-    with pytest.raises(ConfigError, match="keeps the labels of .*drop --labels"):
+    common: dict[str, Any] = dict(init=str(toy_model), data=[str(site)], out=str(tmp_path / "m"),
+                                  threads=1)
+    with pytest.raises(ConfigError, match=r"keeps the labels of .*drop --labels"):
         train(TrainingArguments(labels=["hostility"], **common))
     with pytest.raises(ConfigError, match="is a LoRA model"):
         train(TrainingArguments(full=True, **common))

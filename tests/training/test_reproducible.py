@@ -68,8 +68,8 @@ def runs(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     data = write_jsonl(root / "train.jsonl", toy_rows(160, 21))
     student_rows = [{k: v for k, v in row.items() if k != "insult"} for row in toy_rows(96, 22)]
     student_data = write_jsonl(root / "student.jsonl", student_rows)
-    common = dict(base=str(tiny_base), batch_size=16, max_length=32, score_max_length=32, stride=8,
-                  threads=1, checkpoint_every=100)
+    common: dict[str, Any] = dict(base=str(tiny_base), batch_size=16, max_length=32,
+                                  score_max_length=32, stride=8, threads=1, checkpoint_every=100)
     settings = {
         "lora": TrainingArguments(
             data=[str(data)], out=str(root / "lora"), labels=["hostility", "insult", "threat"],

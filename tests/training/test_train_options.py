@@ -40,7 +40,7 @@ def test_every_training_setting_is_an_option_with_the_fields_help() -> None:
             continue
         action = actions[f.name]
         assert option_name(f) in action.option_strings
-        assert action.help.replace("%%", "%").startswith(f.metadata["help"])
+        assert action.help and action.help.replace("%%", "%").startswith(f.metadata["help"])
     assert "--lora-r" in actions["lora_r"].option_strings and "--no-resume" in actions["resume"].option_strings
 
 
