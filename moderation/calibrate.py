@@ -444,7 +444,10 @@ def write_policy(path: Path, data: Mapping[str, Any], info: ModelInfo, community
 def _figure(value: float, ci: Interval, percent: bool = False) -> str:
     if math.isnan(value):
         return "-"
-    show = (lambda v: f"{100 * v:.1f}%") if percent else (lambda v: f"{v:.3f}")
+
+    def show(v: float) -> str:
+        return f"{100 * v:.1f}%" if percent else f"{v:.3f}"
+
     if math.isnan(ci.low):
         return show(value)
     return f"{show(value)} [{show(ci.low)}, {show(ci.high)}]"

@@ -51,7 +51,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
                         f"{path}: {failure_reason(exc)}"
                     _error(f"{why}{extra}")
                     break
-                if thread is None:
+                if thread is None or line is None:
                     break
                 out.write(line)
                 written += 1
@@ -131,7 +131,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     saved: dict[str, object] = {"data": args.data or f"recipe {args.recipe} (validation split)",
                                 "backend": scorer.backend.name, "config": config.resolved().to_dict()}
     results = []
-    for key, model in zip("ab", models):
+    for key, model in zip("ab", models, strict=False):  # "b" only with --compare
         raw = model.raw_batch([ex.text for ex in examples])
         if args.by_source:
             per_source = evaluate_by_source(model, examples, raw)
@@ -163,7 +163,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _evaluation_examples(args: argparse.Namespace, config: ScoringConfig, scorer: Any) -> list[Any]:
     """Labelled files through the shared loader, or a recipe's validation split rebuilt with
     the settings the model was trained with (so it is the same split)."""
-    from moderation.labelled import LoadReport, infer_labels, load_mapping, load_many
+    from moderation.labelled import LoadReport, infer_labels, load_many, load_mapping
 
     groups = scorer.info.groups
     if args.recipe:
@@ -191,7 +191,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         updated_policy_data,
         write_policy,
     )
-    from moderation.labelled import LoadReport, load_mapping, load_many
+    from moderation.labelled import LoadReport, load_many, load_mapping
 
     if args.per_label and args.review_rate is None:
         raise ConfigError("--per-label goes with --review-rate")
@@ -313,8 +313,16 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
 def cmd_score(args: argparse.Namespace) -> int:
     import contextlib
 
-    from moderation.batch import Event, Failure, Scored, count_items, input_files
-    from moderation.batch import read_inputs, score_events, scorer_batch
+    from moderation.batch import (
+        Event,
+        Failure,
+        Scored,
+        count_items,
+        input_files,
+        read_inputs,
+        score_events,
+        scorer_batch,
+    )
     from moderation.io import remove_stale_temporaries
     from moderation.labels import PROPAGANDA
     from moderation.modeldir import write_json

@@ -17,12 +17,13 @@ append cuts off before writing and the loader skips (and counts) meanwhile.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ class Verdict:
     id: str | None = None
     thread: str | None = None
     community: str | None = None
-    received: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    received: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def to_json(self) -> dict[str, Any]:
         """The verdict's line in the labelled format."""
@@ -106,10 +107,8 @@ def append_line(path: Path, line: bytes) -> None:
             os.fsync(fd)
         except OSError as exc:
             # Nothing half-written may stay: the next line would run on from it.
-            try:
+            with contextlib.suppress(OSError):
                 os.ftruncate(fd, size)
-            except OSError:
-                pass
             raise StoreError(f"cannot write the feedback store: {exc.strerror or exc}") from None
     except OSError as exc:
         raise StoreError(f"cannot write the feedback store: {exc.strerror or exc}") from None

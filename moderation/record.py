@@ -177,7 +177,8 @@ class ScoredRecord:
         if self.error is not None:
             out["error"] = self.error.to_json()
             return out
-        assert self.scores is not None and self.flags is not None and self.spans is not None
+        # __post_init__ refuses a record with no error that lacks any of them.
+        assert self.scores is not None and self.flags is not None and self.spans is not None  # noqa: S101
         out["scores"] = dict(self.scores)
         out["flags"] = list(self.flags)
         out["decision"] = self.decision

@@ -115,7 +115,8 @@ class AnalyzeResponse(_Wire):
 def attributes(info: ModelInfo) -> dict[str, tuple[str, ...]]:
     """Each attribute this model supports and the labels it is scored from."""
     names = info.label_names
-    supported = {attr: tuple(l for l in labels if l in names) for attr, labels in ATTRIBUTES.items()}
+    supported = {attr: tuple(label for label in labels if label in names)
+                 for attr, labels in ATTRIBUTES.items()}
     supported = {attr: labels for attr, labels in supported.items() if labels}
     for name in names:
         supported.setdefault(name.upper(), (name,))

@@ -61,8 +61,9 @@ def test_thresholds_fitted_on_300_reader_comments_hold_on_the_rest(shared_dir: P
         for target in (0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1):
             realised, warned = held_out(0, target, label)
             if realised is not None:
+                within = "within" if abs(realised - target) <= TOLERANCE else "not within"
                 print(f"\n{label}: target {target} reached on {SAMPLE} comments; precision on the other "
-                      f"{len(examples) - SAMPLE}: {realised:.3f} ({'within' if abs(realised - target) <= TOLERANCE else 'not within'} "
+                      f"{len(examples) - SAMPLE}: {realised:.3f} ({within} "
                       f"{TOLERANCE}){'; calibration warned' if warned else ''}")
                 break
             print(f"\n{label}: target {target} not reached on the sample")

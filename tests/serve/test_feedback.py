@@ -25,7 +25,7 @@ from moderation.feedback import Verdict, append
 from moderation.labelled import LoadReport, load_labelled
 from moderation.rows import UNFINISHED
 from tests.conftest import REPO
-from tests.tiny_model import FILLER, HOSTILE, INSULTS, toy_rows
+from tests.tiny_model import FILLER, HOSTILE, toy_rows
 
 KEY = "feedback-test-key"
 AUTH = {"X-API-Key": KEY}
@@ -46,7 +46,7 @@ def served(toy_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     port = _free_port()
     env = {**os.environ, "MODERATION_FEEDBACK_FILE": str(store), "MODERATION_API_KEYS": KEY,
            "MODERATION_THREADS": "1", "MODERATION_AUTH_FAILURES": "0"}
-    log = open(log_file, "w")
+    log = open(log_file, "w")  # noqa: SIM115 - the servers write it until teardown closes it
     process = subprocess.Popen(
         [sys.executable, "-m", "moderation.cli", "serve", "--model", str(toy_model), "--port", str(port),
          "--workers", "2"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -122,7 +122,8 @@ def test_a_verdict_needs_a_key_and_a_refused_one_writes_nothing(served: tuple[st
     verdict = {"text": "you vile clown", "labels": {"hostility": 1}}
     assert httpx.post(f"{url}/v1/feedback", json=verdict).status_code == 401
     assert httpx.post(f"{url}/v1/feedback", json=verdict, headers={"X-API-Key": "wrong"}).status_code == 401
-    suggestion = {"comment": {"text": "you vile clown"}, "attributeScores": {"TOXICITY": {"summaryScore": {"value": 1}}}}
+    suggestion = {"comment": {"text": "you vile clown"},
+                  "attributeScores": {"TOXICITY": {"summaryScore": {"value": 1}}}}
     assert httpx.post(f"{url}/v1alpha1/comments:suggestscore", json=suggestion).status_code == 401
     assert store.read_bytes() == before
 
