@@ -28,15 +28,13 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal
 
 from moderation.errors import ModerationError, ParseError
-from moderation.parsers import SNIFF_BYTES, expand_paths, failure_reason
-from moderation.parsers import parse_stream, utf8_stream
+from moderation.parsers import SNIFF_BYTES, expand_paths, failure_reason, parse_stream, utf8_stream
 from moderation.parsers.flat import flat_kind, flat_rows
 from moderation.policy import Policy
-from moderation.scoring_config import DEFAULT_CHUNK, InputOptions
 from moderation.record import RecordThread, ScoredRecord, Span
 from moderation.rows import Kind
+from moderation.scoring_config import DEFAULT_CHUNK, InputOptions
 from moderation.thread import Comment, Pingback, Thread
-
 
 
 @dataclass(frozen=True)
