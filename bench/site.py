@@ -3,8 +3,9 @@ thresholds to them, and measure both models on comments neither saw.
 
     python bench/site.py [--model DIR] [--source unhealthy-conversations | --site FILE]
                          [--data-dir ../shared/data] [--adapt N] [--calibrate N]
-                         [--precision P | --review-rate R] [--max-per-source N]
-                         [--backend onnx|torch] [--threads N] [--seed 0] [-o FILE.json]
+                         [--precision P | --review-rate R] [--repeats K] [--max-per-source N]
+                         [--train-config TOML] [--backend onnx|torch] [--threads N] [--seed 0]
+                         [-o FILE.json]
 
 The site is one labelled source of reader comments: by default Unhealthy Conversations, the
 only set of news-reader comments with incivility labels, taken from the model's own validation
@@ -19,11 +20,17 @@ into three parts:
    training data from ``--data-dir``. This script measures on its own held-out part, so
    ``train --init`` keeps only ``--holdout-fraction`` (5%) back instead of its 20%;
 2. ``--calibrate`` (300) to fit review thresholds (``moderation calibrate``) for
-   ``--precision`` (default 0.3: on this source the default model reaches little more, see
-   README "How far to trust it") or ``--review-rate``, once for each model;
+   ``--precision`` (default 0.2: on 121 of Unhealthy Conversations' comments the default
+   model 0.2.0 reaches 0.2 for incivility under each of five seeds, 0.3 under one) or
+   ``--review-rate``, once for each model;
 3. the rest, to measure: per site label ROC-AUC and AP (the change with a 95% paired bootstrap
    interval), and, at the thresholds each model was calibrated to, the precision and review
    rate per label and the share of comments with any label flagged.
+
+A few hundred comments with a few dozen positives measure a change of ROC-AUC only roughly, and
+which comments land in which part moves it as much as adapting does: ``--repeats K`` runs the
+whole loop K times, dealing with seeds ``--seed`` to ``--seed + K - 1``, and reports the means
+(and each run's change).
 
 A split too small for 500 + 300 + 300 (Unhealthy Conversations' holds 442 comments) is dealt
 in the same proportions, 5 : 3 : 3, unless ``--adapt`` and ``--calibrate`` are given.
@@ -31,10 +38,12 @@ in the same proportions, 5 : 3 : 3, unless ``--adapt`` and ``--calibrate`` are g
 Forgetting: both models on the validation split of every other source of the model's recipe
 (``--max-per-source`` thins each, label mix kept), ROC-AUC per source and label it annotates.
 
-Targets, printed as pass or fail: each site label's ROC-AUC rises by at least 0.03; no label of
-another source drops by more than 0.01; the precision each calibrated label reaches on the
-held-out part is within 0.05 of the target (with ``--review-rate``: the share of comments sent
-to review is within 0.05 of it). The tables are Markdown; ``-o FILE.json`` saves them. Every
+Targets, printed as pass or fail, on the means over the runs: each site label's ROC-AUC rises by
+at least 0.03; no label of another source drops by more than 0.01 (judged where the source has
+at least 20 of its positives; the others are listed); the precision each calibrated label
+reaches on the held-out part is within 0.05 of the target (with ``--review-rate``: the share of
+comments sent to review is within 0.05 of it). The tables are Markdown; ``-o FILE.json`` saves
+them, with every run's figures. Every
 intermediate file (the model's snapshot, the site's parts, the adapted model and its ONNX
 graph) lives in a temporary directory, removed at the end.
 """
@@ -80,7 +89,7 @@ from moderation.policy import model_policy  # noqa: E402
 
 SOURCE = "unhealthy-conversations"
 ADAPT, CALIBRATE = 500, 300
-PRECISION = 0.3
+PRECISION = 0.2
 HOLDOUT = 0.05
 # The targets.
 AUC_RISE = 0.03
@@ -150,9 +159,9 @@ def part_sizes(n: int, adapt: int | None, calibrate: int | None) -> tuple[int, i
     if adapt is None and calibrate is None and n < ADAPT + 2 * CALIBRATE:
         a = round(n * ADAPT / (ADAPT + 2 * CALIBRATE))
         c = round(n * CALIBRATE / (ADAPT + 2 * CALIBRATE))
-        return a, c, n - a - c
-    a = ADAPT if adapt is None else adapt
-    c = CALIBRATE if calibrate is None else calibrate
+    else:
+        a = ADAPT if adapt is None else adapt
+        c = CALIBRATE if calibrate is None else calibrate
     if a < 1 or c < 1 or a + c >= n:
         raise ConfigError(f"the site has {n} comments: --adapt {a} and --calibrate {c} leave "
                           f"{n - a - c} to measure on; ask for fewer")
@@ -287,7 +296,7 @@ def site_side(info: ModelInfo, probs: np.ndarray, examples: Sequence[Example], l
             "calibration_review_rate": calibration.review_rate}
 
 
-def forgetting_examples(model: Path, site: str, data_dir: str, cap: int | None, seed: int,
+def forgetting_examples(model: Path, site: str | None, data_dir: str, cap: int | None, seed: int,
                         log: Log) -> tuple[list[Example], str]:
     """The validation split of every source of the model's recipe but the site's, each thinned to
     ``cap``; empty, with the reason, when it cannot be rebuilt."""
@@ -360,8 +369,9 @@ def run(args: argparse.Namespace, log: Log = note) -> dict[str, Any]:
             f"adapt on, {sizes[1]} to calibrate on, {sizes[2]} to measure on")
         # The start model's graph is the user's cached one (the snapshot has the same content).
         before = Scorer(model, backend=backend, threads=args.threads, log=log)
-        forget, about = forgetting_examples(model, site, args.data_dir, args.max_per_source,
-                                            args.seed, log)
+        # A labelled file is no source of the recipe: every source is "elsewhere" then.
+        forget, about = forgetting_examples(model, None if args.site else site, args.data_dir,
+                                            args.max_per_source, args.seed, log)
         if forget:
             log(f"forgetting: {about}; scoring them with the model")
         forget_before = before.raw_batch([ex.text for ex in forget])

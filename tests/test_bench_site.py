@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.site import deal, main, part_sizes
+from moderation.errors import ConfigError
 from moderation.labelled import Example
 from tests.tiny_model import FILLER, HOSTILE, INSULTS, toy_rows, write_jsonl
 
@@ -88,7 +89,7 @@ def test_the_site_run_measures_both_models_and_writes_its_tables(
     assert (site["source"], site["comments"]) == ("unhealthy-conversations", 120)
     assert (site["adapt"], site["calibrate"], site["evaluate"]) == (55, 33, 32)
     assert site["labels"] == ["hostility", "incivility"]  # not the recipe's propaganda negatives
-    assert result["target"] == {"precision": 0.3}
+    assert result["target"] == {"precision": 0.2}
     assert [run["seed"] for run in result["runs"]] == [0, 1]
     for run in result["runs"]:
         for row in run["headline"].values():
@@ -130,7 +131,7 @@ def test_the_site_run_measures_both_models_and_writes_its_tables(
     assert targets["site_roc_auc"]["pass"] is all(c >= 0.03 for c in changes)
     for check in targets["calibration"]["checks"]:
         p = check["measured"]
-        assert check["pass"] is (p is not None and abs(p - 0.3) <= 0.05)
+        assert check["pass"] is (p is not None and abs(p - 0.2) <= 0.05)
 
     printed = capsys.readouterr().out
     assert "| label | positives | ROC-AUC before | after | change (each run) |" in printed
@@ -172,6 +173,8 @@ def test_sizes_that_do_not_fit_are_refused_with_what_to_do(toy_model: Path, tmp_
 def test_the_parts_share_out_every_stratum_in_proportion() -> None:
     assert part_sizes(442, None, None) == (201, 121, 120)
     assert part_sizes(5000, None, None) == (500, 300, 4200)
+    with pytest.raises(ConfigError, match="the site has 2 comments"):
+        part_sizes(2, None, None)
     examples = [Example(f"comment {i}", {"incivility": float(i % 10 == 0), "hostility": float(i % 40 == 0)})
                 for i in range(440)]
     parts = deal(examples, (200, 120, 120), seed=1)
