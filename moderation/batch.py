@@ -190,7 +190,6 @@ def _flat_events(
             yield Skipped(current, row.comment.id, "empty")
 
 
-
 def make_record(item: Item, scores: dict[str, float], spans: Sequence[Span],
                 policy: Policy) -> ScoredRecord:
     """The output record of one scored text: the policy decides its flags and decision."""
