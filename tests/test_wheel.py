@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import sysconfig
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.server import wait_until_ready
 
 COMMENTS = [{"id": "a", "text": "What a clown, you vile idiot."},
             {"id": "b", "text": "Thanks for the clear report on the bridge."}]
@@ -105,7 +105,6 @@ def _free_port() -> int:
 @pytest.fixture
 def served(venv: Path, tmp_path: Path) -> Iterator[str]:
     """``moderation serve --fast`` from the installed package, on loopback."""
-    import httpx
 
     port = _free_port()
     log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - the server writes it until teardown
@@ -114,16 +113,7 @@ def served(venv: Path, tmp_path: Path) -> Iterator[str]:
          "--port", str(port)], cwd=tmp_path, env=_env(), stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start within 180 s"
-            time.sleep(0.3)
+        wait_until_ready(process, url, tmp_path / "server.log", timeout=180)
         yield url
     finally:
         process.terminate()

@@ -20,6 +20,7 @@ import pytest
 from tests.conftest import REPO
 from tests.scoring.chromium import Chromium, find_chromium
 from tests.serve.test_live import _free_port
+from tests.server import wait_until_ready
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +34,7 @@ def server(toy_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, log_file.read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start within 120 s"
-            time.sleep(0.2)
+        wait_until_ready(process, url, log_file)
         yield url
     finally:
         process.terminate()

@@ -25,6 +25,7 @@ from moderation.feedback import Verdict, append
 from moderation.labelled import LoadReport, load_labelled
 from moderation.rows import UNFINISHED
 from tests.conftest import REPO
+from tests.server import wait_until_ready
 from tests.tiny_model import FILLER, HOSTILE, toy_rows
 
 KEY = "feedback-test-key"
@@ -52,18 +53,7 @@ def served(toy_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
          "--workers", "2"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited: {log_file.read_text()}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("the server did not start within 180 s")
-            time.sleep(0.3)
+        wait_until_ready(process, url, log_file, timeout=180, path="/readyz")
         yield url, store, log_file
     finally:
         process.terminate()

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO, SEEDS
+from tests.server import wait_until_ready
 
 HEADER_TIMEOUT = 1.0
 BODY_TIMEOUT = 2.0
@@ -47,19 +48,8 @@ def server(toy_model: Path, log_file: Path) -> Iterator[str]:
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
     try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited: {log_file.read_text()}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("the server did not start within 120 s")
-            time.sleep(0.2)
+        wait_until_ready(process, url, log_file)
         yield url
     finally:
         process.terminate()
