@@ -17,10 +17,13 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from moderation.labelled import Example, LoadReport
 from moderation.labels import DEFAULT_LABELS, HOSTILITY, PROPAGANDA
 from training.recipes.base import DatasetRecipe
+
+T = TypeVar("T")
 
 NAME = "written"
 SEED = 20261202
@@ -110,7 +113,7 @@ def load(folder: Path | None = None, report: LoadReport | None = None) -> list[E
     return examples
 
 
-def _pick(rng: random.Random, options: Sequence[str]) -> str:
+def _pick(rng: random.Random, options: Sequence[T]) -> T:
     return options[rng.randrange(len(options))]
 
 
