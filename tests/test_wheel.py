@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -25,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.server import wait_until_ready
+from tests.server import serving
 
 COMMENTS = [{"id": "a", "text": "What a clown, you vile idiot."},
             {"id": "b", "text": "Thanks for the clear report on the bridge."}]
@@ -96,29 +95,14 @@ def test_installed_moderation_scores_with_the_shipped_model_outside_the_checkout
     assert "hostility" in records[0]["flags"] and records[1]["decision"] == "allow"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.fixture
 def served(venv: Path, tmp_path: Path) -> Iterator[str]:
     """``moderation serve --fast`` from the installed package, on loopback."""
 
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - the server writes it until teardown
-    process = subprocess.Popen(
-        [str(venv / "bin" / "moderation"), "serve", "--fast", "--backend", "torch", "--threads", "1",
-         "--port", str(port)], cwd=tmp_path, env=_env(), stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(process, url, tmp_path / "server.log", timeout=180)
+    command = [str(venv / "bin" / "moderation"), "serve", "--fast", "--backend", "torch", "--threads", "1"]
+    with serving(command, cwd=tmp_path, env=_env(), log=tmp_path / "server.log", timeout=180) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 @pytest.mark.slow  # a second model and a server: with the test above, over 30 s

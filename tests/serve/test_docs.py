@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -19,27 +18,16 @@ import pytest
 
 from tests.conftest import REPO
 from tests.scoring.chromium import Chromium, find_chromium
-from tests.serve.test_live import _free_port
-from tests.server import wait_until_ready
+from tests.server import serving
 
 
 @pytest.fixture(scope="module")
 def server(toy_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
     log_file = tmp_path_factory.mktemp("docs-server") / "server.log"
-    log = open(log_file, "w")  # noqa: SIM115 - the server writes it until teardown closes it
     env = {**os.environ, "MODERATION_THREADS": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moderation.cli", "serve", "--model", str(toy_model), "--port", str(port)],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(process, url, log_file)
+    with serving([sys.executable, "-m", "moderation.cli", "serve", "--model", str(toy_model)],
+                 cwd=REPO, env=env, log=log_file) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 class References(HTMLParser):

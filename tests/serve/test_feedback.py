@@ -9,7 +9,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -25,7 +24,7 @@ from moderation.feedback import Verdict, append
 from moderation.labelled import LoadReport, load_labelled
 from moderation.rows import UNFINISHED
 from tests.conftest import REPO
-from tests.server import wait_until_ready
+from tests.server import serving
 from tests.tiny_model import FILLER, HOSTILE, toy_rows
 
 KEY = "feedback-test-key"
@@ -33,36 +32,17 @@ AUTH = {"X-API-Key": KEY}
 SECRET = "market bridge coffee river idiot music"  # never to be logged
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.fixture(scope="module")
 def served(toy_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
     """(url, store, log) of a server with two workers writing one feedback store."""
     root = tmp_path_factory.mktemp("feedback")
     store, log_file = root / "feedback.jsonl", root / "server.log"
-    port = _free_port()
     env = {**os.environ, "MODERATION_FEEDBACK_FILE": str(store), "MODERATION_API_KEYS": KEY,
            "MODERATION_THREADS": "1", "MODERATION_AUTH_FAILURES": "0"}
-    log = open(log_file, "w")  # noqa: SIM115 - the servers write it until teardown closes it
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moderation.cli", "serve", "--model", str(toy_model), "--port", str(port),
-         "--workers", "2"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(process, url, log_file, timeout=180, path="/readyz")
+    command = [sys.executable, "-m", "moderation.cli", "serve", "--model", str(toy_model), "--workers", "2"]
+    with serving(command, cwd=REPO, env=env, log=log_file, timeout=180, ready="/readyz") as url:
         yield url, store, log_file
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def _lines(store: Path) -> list[dict]:

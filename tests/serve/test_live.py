@@ -7,7 +7,6 @@ import asyncio
 import os
 import re
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -17,16 +16,11 @@ import httpx
 import pytest
 
 from tests.conftest import REPO, SEEDS
-from tests.server import wait_until_ready
+from tests.server import serving
 
 HEADER_TIMEOUT = 1.0
 BODY_TIMEOUT = 2.0
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -36,29 +30,14 @@ def log_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(toy_model: Path, log_file: Path) -> Iterator[str]:
-    port = _free_port()
     # A longer gathering window than the default, so concurrent requests reliably share calls;
     # short deadlines for slow clients, so the tests of them are quick.
     env = {**os.environ, "MODERATION_MAX_WAIT_MS": "30", "MODERATION_THREADS": "1",
            "MODERATION_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT), "MODERATION_BODY_TIMEOUT_S": str(BODY_TIMEOUT)}
     env.pop("MODERATION_BACKEND", None)  # the default backend is under test
-    log = open(log_file, "w")  # noqa: SIM115 - the server writes it until teardown closes it
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moderation.cli", "serve", "--model", str(toy_model), "--port", str(port)],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(process, url, log_file)
+    with serving([sys.executable, "-m", "moderation.cli", "serve", "--model", str(toy_model)],
+                 cwd=REPO, env=env, log=log_file) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def test_real_server_scores_a_comment_and_points_at_the_words(server: str) -> None:
