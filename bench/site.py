@@ -115,14 +115,27 @@ def site_examples(args: argparse.Namespace, model: Path, info: ModelInfo, log: L
         examples = load_many([str(p) for p in args.site], None, info.label_names, report)
         log(f"site: {report.summary()}")
         return Path(args.site[0]).stem, examples
-    from training.recipes import select, validation_split
+    from training.recipes import select, thin, validation_split
 
     recipes = select(args.source)
     if len(recipes) != 1 or not recipes[0].folder:
         raise ConfigError(f"--source names one dataset of the data directory, not {args.source!r}")
     [recipe] = recipes
-    examples = validation_split(model, recipe.name, args.data_dir, lambda m: log(f"site: {m}"))
-    return recipe.name, [ex for ex in examples if ex.source == recipe.name]
+    if recipe.name in {entry.get("name") for entry in info.data}:
+        examples = validation_split(model, recipe.name, args.data_dir, lambda m: log(f"site: {m}"))
+        return recipe.name, [ex for ex in examples if ex.source == recipe.name]
+    # A source the model never trained on is a new site in full, as a site is to the shipped model.
+    folder = Path(args.data_dir) / recipe.name
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not found; point --data-dir at the datasets")
+    report = LoadReport()
+    examples = recipe.load(folder, report)
+    log(f"site: {recipe.name} is none of {info.name}'s training sources: all of it, "
+        f"{report.summary()}")
+    if args.max_site is not None and len(examples) > args.max_site:
+        examples = thin(examples, args.max_site, random.Random(f"{args.seed}/site"))
+        log(f"site: thinned to {len(examples)} comments, the label mix kept (--max-site)")
+    return recipe.name, examples
 
 
 def site_labels(examples: Sequence[Example], info: ModelInfo, asked: Sequence[str] | None) -> list[str]:
@@ -662,7 +675,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", type=Path, default=default_model_dir(), help="the model to adapt")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--source", default=SOURCE,
-                       help=f"the recipe source whose validation split is the site (default: {SOURCE})")
+                       help="the recipe source that is the site: its validation split, or all of it "
+                       f"when the model never trained on it (default: {SOURCE})")
     where.add_argument("--site", type=Path, nargs="+", metavar="FILE",
                        help="a labelled file (CSV, TSV or JSONL) as the site instead")
     parser.add_argument("--labels", nargs="+", metavar="NAME",
@@ -681,6 +695,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"share train --init holds out of the adapt part (default: {HOLDOUT})")
     parser.add_argument("--train-config", type=Path, metavar="TOML",
                         help="training settings for train --init (as its --config reads them)")
+    parser.add_argument("--max-site", type=int, metavar="N",
+                        help="a source the model never trained on: at most this many of its comments")
     parser.add_argument("--max-per-source", type=int, metavar="N",
                         help="forgetting: at most this many validation texts per source")
     parser.add_argument("--backend", choices=BACKENDS, help="where the models score (default: as "
@@ -693,7 +709,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    for name in ("max_per_source", "repeats"):
+    for name in ("max_per_source", "max_site", "repeats"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             sys.exit(f"site.py: --{name.replace('_', '-')} must be at least 1")
     if not 0 < (args.precision if args.review_rate is None else args.review_rate) < 1:

@@ -140,6 +140,38 @@ def test_the_site_run_measures_both_models_and_writes_its_tables(
     assert list(scratch.iterdir()) == []  # the snapshot, the parts and the adapted model are gone
 
 
+def test_a_source_the_model_never_trained_on_is_a_site_in_full(
+        recipe_model: tuple[Path, Path], tiny_base: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from training.config import TrainingArguments
+    from training.trainer import train
+
+    _, data = recipe_model
+    model = train(TrainingArguments(
+        recipe="davidson2017", data_dir=str(data), out=str(tmp_path / "tweets-only"),
+        base=str(tiny_base), labels=["hostility", "incivility", "identity_attack"], val_fraction=0.3,
+        epochs=2, batch_size=16, max_length=32, score_max_length=32, stride=8, learning_rate=3e-3,
+        lora_alpha=64, head_learning_rate=0.1, threads=1), log=lambda message: None)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    settings = tmp_path / "adapt.toml"
+    settings.write_text("epochs = 1\nbatch_size = 16\nmax_length = 32\n", encoding="utf-8")
+    out = tmp_path / "site.json"
+    assert main(["--model", str(model), "--source", "unhealthy-conversations", "--data-dir", str(data),
+                 "--backend", "torch", "--threads", "1", "--max-site", "220", "--adapt", "60",
+                 "--calibrate", "60", "--max-per-source", "40", "--train-config", str(settings),
+                 "-o", str(out)]) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+
+    # not its validation split (120 of 400) but all of it, thinned to 220 with the mix kept:
+    # 80 hostile, 80 more uncivil and 240 calm comments become 44, 44 and 132
+    site = result["site"]
+    assert (site["comments"], site["adapt"], site["calibrate"], site["evaluate"]) == (220, 60, 60, 100)
+    headline = result["runs"][0]["headline"]
+    assert headline["hostility"]["positives"] == 20 and headline["incivility"]["positives"] == 40
+    # forgetting is measured on the model's own sources, which the site is not one of
+    assert {r["source"] for r in result["summary"]["forgetting"]} == {"davidson2017"}
+
+
 def test_a_labelled_file_can_be_the_site(toy_model: Path, tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     """Without a recipe behind the model, forgetting is said to be unmeasured, not skipped quietly."""

@@ -31,11 +31,13 @@ from moderation.labelled import (
     stratified_split,
 )
 from moderation.modeldir import DEFAULT_BASE, ModelInfo, read_model_info, resolve_base, write_json
+from moderation.network import load_network
 from training.config import TrainingArguments
-from training.data import augmented, encode, load_data
+from training.data import Encoded, augmented, encode, load_data
 from training.finish import finish
 from training.log import Log
 from training.model import network_from
+from training.teacher import TEACHER_FILE, span_columns, teacher_outputs
 
 ADAPTATION_FILE = "adaptation.json"
 
@@ -63,14 +65,41 @@ def adapt(args: TrainingArguments, log: Log) -> Path:
     base_dir = resolve_base(args.base)
     tokenizer = compat.load_tokenizer(base_dir)
     data = encode(train_ex, tokenizer, start.label_names, args.max_length)
+    pad = tokenizer.pad_token_id or 0
+    spans = remember(start, data, len(train_ex) - len(replay_train), pad, args, log)
     network = network_from(start, args)
-    train_network(network, data, tokenizer.pad_token_id or 0, args, log)
+    train_network(network, data, pad, args, log, spans)
     out = finish(args, network, start.label_names, train_ex, val_ex, base_dir, log,
                  layers=start.layers, start=start)
+    (out / TEACHER_FILE).unlink(missing_ok=True)
     table = before_after(start.path, out, held_out, args.batch_size)
     write_json(out / ADAPTATION_FILE, table)
     log(format_before_after(table))
     return out
+
+
+def remember(start: ModelInfo, data: Sequence[Encoded], site: int, pad: int,
+             args: TrainingArguments, log: Log) -> list[int]:
+    """Teach the start model's own scores beside the labels (learning without forgetting):
+    on replayed texts all of them, on the first ``site`` examples (the site's) those of the
+    labels the site leaves unknown, the site's answers standing for the rest. A few hundred site
+    comments then move what they annotate and little else: replayed labels alone still let the
+    shared encoder drift on every source the replay sample covers thinly. The span columns the
+    loss compares, or none when ``args.distill_weight`` is 0."""
+    if not args.distill_weight:
+        log("the start model's scores are not taught (distill_weight 0)")
+        return []
+    teacher = load_network(start, base=args.base)
+    teacher_outputs(teacher, start, list(data), pad, Path(args.out), log)
+    spans = span_columns(start)
+    for e in data[:site]:
+        if e.soft is None or e.token_soft is None:  # set for every example just above
+            raise AssertionError("the start model left an example unscored")
+        e.soft = np.where(e.known, e.target, e.soft).astype(np.float32)
+        if e.token_target is not None and e.token_known is not None:
+            known = e.token_known[spans]
+            e.token_soft = np.where(known, e.token_target[:, spans], e.token_soft).astype(np.float16)
+    return spans
 
 
 def inherit(args: TrainingArguments, start: ModelInfo) -> None:

@@ -51,7 +51,9 @@ class TrainingArguments:
                                 "the student starts from its layers and heads and learns its "
                                 "scores and evidence on every example, besides the gold labels",
                                 "metavar": "DIR"})
-    distill_weight: float = field(default=1.0, metadata={"help": "weight of the teacher's loss"})
+    distill_weight: float = field(default=1.0, metadata={"help": "weight of the teacher's loss "
+                                  "(with --init: of the start model's own scores, which keep what "
+                                  "the site's data does not teach; 0 to train on labels alone)"})
     init: str | None = field(default=None, metadata={"help": "a trained model directory to adapt "
                              "to --data (a site's own labelled comments): training continues from "
                              "its adapter or layers and heads, keeping its base, labels and "

@@ -186,3 +186,67 @@ def test_a_text_of_the_site_is_never_replayed(toy_model: Path, toy_files: tuple[
     assert train and val and not {ex.text for ex in [*train, *val]} & site
     rows = [json.loads(line)["text"] for line in toy_files[0].read_text().splitlines()]
     assert len(train) == sum(text not in site for text in rows)  # all of the rest: 1000 > 400
+
+
+def test_the_start_models_scores_are_taught_where_the_site_is_silent(toy_model: Path,
+                                                                      tmp_path: Path) -> None:
+    from moderation import compat
+    from moderation.labelled import Example
+    from moderation.metrics import sigmoid
+    from moderation.modeldir import resolve_base
+    from moderation.scorer import Scorer
+    from training.adapt import inherit, remember
+    from training.config import TrainingArguments
+    from training.data import encode
+
+    start = read_model_info(toy_model)
+    args = TrainingArguments(init=str(toy_model), data=["site.jsonl"], out=str(tmp_path))
+    inherit(args, start)
+    site = Example("the clown juggles at the fair", {"hostility": 0.0, "insult": 0.0})
+    replayed = Example("you idiot get lost", {"hostility": 1.0, "insult": 1.0, "threat": 0.0})
+    tokenizer = compat.load_tokenizer(resolve_base(args.base))
+    data = encode([site, replayed], tokenizer, start.label_names, 32)
+    spans = remember(start, data, 1, tokenizer.pad_token_id or 0, args, lambda message: None)
+
+    assert spans == [i for i, label in enumerate(start.labels) if label.spans]
+    raw = Scorer(toy_model, backend="torch").raw_batch([site.text, replayed.text])
+    teacher = sigmoid(np.stack([r.logits for r in raw]))
+    threat = start.label_names.index("threat")
+    assert data[0].soft is not None and data[1].soft is not None
+    # the site's own answers where it gives them, the start model's score where it is silent
+    for name in ("hostility", "insult"):
+        assert data[0].soft[start.label_names.index(name)] == 0.0
+    assert data[0].soft[threat] == pytest.approx(teacher[0, threat], abs=1e-4)
+    # on a replayed text, the start model's scores for every label, not the text's labels
+    assert data[1].soft == pytest.approx(teacher[1], abs=1e-4)
+    assert data[1].soft[threat] != 0.0
+
+    args.distill_weight = 0.0
+    plain = encode([site], tokenizer, start.label_names, 32)
+    assert remember(start, plain, 1, 0, args, lambda message: None) == []
+    assert plain[0].soft is None
+
+
+def test_what_the_site_does_not_annotate_moves_less_when_the_start_is_remembered(
+        toy_model: Path, tmp_path: Path) -> None:
+    from moderation.scorer import Scorer
+    from training.config import TrainingArguments
+    from training.trainer import train
+
+    site = write_jsonl(tmp_path / "circus.jsonl", circus_rows(60, 44))
+    texts = [row["text"] for row in toy_rows(80, 45)]
+
+    def threat_logits(model: Path) -> np.ndarray:
+        scorer = Scorer(model, backend="torch")
+        column = scorer.labels.index("threat")
+        return np.array([r.logits[column] for r in scorer.raw_batch(texts)])
+
+    before = threat_logits(toy_model)
+    moved = {}
+    for weight in (0.0, 1.0):
+        out = train(TrainingArguments(init=str(toy_model), data=[str(site)],
+                                      out=str(tmp_path / f"w{weight}"), replay=0, distill_weight=weight,
+                                      **ADAPT), log=lambda message: None)
+        moved[weight] = float(np.abs(threat_logits(out) - before).mean())
+    # The circus site says nothing of threats: remembering keeps the threat scores nearer
+    assert moved[1.0] < moved[0.0], moved
