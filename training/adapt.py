@@ -69,8 +69,10 @@ def adapt(args: TrainingArguments, log: Log) -> Path:
     spans = remember(start, data, len(train_ex) - len(replay_train), pad, args, log)
     network = network_from(start, args)
     train_network(network, data, pad, args, log, spans)
+    site_labels = frozenset(name for ex in (*site_train, *site_val) for name in ex.labels)
     out = finish(args, network, start.label_names, train_ex, val_ex, base_dir, log,
-                 layers=start.layers, start=start)
+                 layers=start.layers, start=start,
+                 refit=site_labels if args.distill_weight else None)
     (out / TEACHER_FILE).unlink(missing_ok=True)
     table = before_after(start.path, out, held_out, args.batch_size)
     write_json(out / ADAPTATION_FILE, table)

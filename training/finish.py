@@ -27,12 +27,13 @@ EXPERIMENTAL_BELOW = 100
 def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str],
            train_ex: Sequence[Example], val_ex: Sequence[Example], base_dir: Path, log: Log,
            teacher_labels: Sequence[LabelInfo] = (), layers: Sequence[int] = (),
-           start: ModelInfo | None = None) -> Path:
+           start: ModelInfo | None = None, refit: frozenset[str] | None = None) -> Path:
     """Save the model, then calibrate and tune thresholds on validation through a Scorer
     loaded from the saved directory, evaluate, and write the card.
 
     ``start`` is the model this one was adapted from: its labels keep their descriptions,
-    thresholds and (where validation cannot fit them again) calibration."""
+    thresholds and (where validation cannot fit them again, or for labels not in ``refit``)
+    calibration."""
     from training.card import write_model_card
     from training.thresholds import tune_thresholds
 
@@ -67,7 +68,7 @@ def finish(args: TrainingArguments, network: ModerationNetwork, labels: list[str
     write_json(out / "training_config.json", args.to_dict())
 
     if val_ex:
-        tune_thresholds(out, val_ex, args.batch_size, log, start)
+        tune_thresholds(out, val_ex, args.batch_size, log, start, refit)
     write_model_card(out)
     log(f"model written to {out}")
     return out

@@ -32,14 +32,17 @@ Log = Callable[[str], None]
 
 
 def tune_thresholds(model_dir: Path, val_ex: Sequence[Example], batch_size: int, log: Log,
-                    start: ModelInfo | None = None) -> None:
+                    start: ModelInfo | None = None, refit: frozenset[str] | None = None) -> None:
     """Calibrate and set thresholds on ``val_ex``, then evaluate: ``metrics.json``, and the
     decision rates per source and the identity-bias metrics (``decisions.json``).
 
     With ``start``, the model this one was adapted from, each label keeps its threshold there:
     only its calibration is fitted again, so that a score means what it meant (a site's few
     hundred examples are too few to move a threshold tuned on thousands). A label validation
-    cannot calibrate keeps its calibration there as well."""
+    cannot calibrate keeps its calibration there as well, and so does one outside ``refit``
+    (when given: the labels the site annotates): the start's scores were taught on it, so its
+    score already means what it meant, and a replay sample's few validation texts of it would
+    only move its calibration at random."""
     from moderation.evaluate import (
         decision_rates,
         evaluate,
@@ -64,6 +67,9 @@ def tune_thresholds(model_dir: Path, val_ex: Sequence[Example], batch_size: int,
         # the start's).
         positives = int(y.sum())
         kept = start.label(label.name) if start is not None else None
+        if kept is not None and refit is not None and label.name not in refit:
+            tuned.append(replace(label, scale=kept.scale, bias=kept.bias, threshold=kept.threshold))
+            continue
         if min(positives, len(y) - positives) < MIN_TO_TUNE:
             tuned.append(replace(label, scale=kept.scale, bias=kept.bias, threshold=kept.threshold)
                          if kept else replace(label, scale=1.0, bias=0.0, threshold=0.5))

@@ -70,6 +70,9 @@ def test_adapting_keeps_the_labels_and_changes_the_weights(adapted: tuple[Path, 
     # the start's thresholds are kept; the calibration of a label validation can fit moves
     assert after.thresholds == before.thresholds
     assert after.label("hostility").scale != before.label("hostility").scale
+    # a label the site does not annotate keeps the start's calibration: its scores were taught
+    assert (after.label("threat").scale, after.label("threat").bias) == (
+        before.label("threat").scale, before.label("threat").bias)
     assert after.label("hostility").spans
     settings = json.loads((out / "training_config.json").read_text())
     assert settings["init"] == str(toy_model) and settings["lora_alpha"] == before.lora["alpha"]
