@@ -39,8 +39,10 @@ def fit(network: ModerationNetwork, optimizer: torch.optim.Optimizer, schedule: 
                 break
             batch = collate([data[i] for i in batches[batch_index]], pad)
             seq, tok = network(batch["input_ids"], batch["attention_mask"])
+            # Adapting keeps the start's calibration where the site is silent, so its scores
+            # are matched unweighted there; a student is calibrated afresh.
             loss = batch_loss(seq, tok, batch, pos_weight, args.span_weight, args.distill_weight,
-                              teacher_spans)
+                              teacher_spans, weigh_teacher=args.init is None)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
