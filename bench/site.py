@@ -3,14 +3,17 @@ thresholds to them, and measure both models on comments neither saw.
 
     python bench/site.py [--model DIR] [--source unhealthy-conversations | --site FILE]
                          [--data-dir ../shared/data] [--adapt N] [--calibrate N]
-                         [--precision P | --review-rate R] [--repeats K] [--max-per-source N]
+                         [--precision P | --review-rate R] [--repeats K] [--max-site N]
+                         [--max-per-source N]
                          [--train-config TOML] [--backend onnx|torch] [--threads N] [--seed 0]
                          [-o FILE.json]
 
 The site is one labelled source of reader comments: by default Unhealthy Conversations, the
 only set of news-reader comments with incivility labels, taken from the model's own validation
 split of it (``training.recipes.validation_split``: the rest of the source trained the model),
-or any labelled file (``--site``). Only the labels the site annotates with some positive
+or any labelled file (``--site``). A source the model never trained on (trained with the
+default recipe less that source, say) is a new site in full: all of it, thinned to ``--max-site``
+with its label mix kept. Only the labels the site annotates with some positive
 comment are kept (for Unhealthy Conversations hostility and incivility: the propaganda
 negatives its recipe adds to calm comments are the recipe's, not a moderator's). The comments
 are shuffled with ``--seed`` and dealt, each stratum (its rarest positive label) in proportion,
