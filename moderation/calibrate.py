@@ -303,16 +303,16 @@ def calibrate(scores: np.ndarray, known: np.ndarray, positive: np.ndarray, curre
     chosen: dict[int, float] = {}
     notes: dict[int, str] = {}
     overall: list[str] = []
-    annotated = [j for j in range(len(labels)) if known[:, j].any()]
+    # A label the sample shows no positive of has nothing to place a threshold by, whatever
+    # the target: the site's sample may well say which comments are not threats and hold none.
+    annotated = [j for j in range(len(labels)) if (known[:, j] & positive[:, j]).any()]
     for j in range(len(labels)):
         if j not in annotated:
-            notes[j] = "kept: no known values in the sample"
+            notes[j] = ("kept: no positive in the sample" if known[:, j].any()
+                        else "kept: no known values in the sample")
     if isinstance(target, PrecisionTarget):
         for j in annotated:
             mine = known[:, j]
-            if not positive[mine, j].any():
-                notes[j] = "kept: no positive in the sample"
-                continue
             found = precision_threshold(positive[mine, j], scores[mine, j], target.precision)
             if found is None:
                 best, at = best_precision(positive[mine, j], scores[mine, j])

@@ -176,7 +176,7 @@ def _evaluation_examples(args: argparse.Namespace, config: ScoringConfig, scorer
         mapping = load_mapping(args.mapping) if args.mapping else None
         examples = load_many(args.data, mapping, scorer.labels, report)
         print(f"data: {report.summary()}", file=sys.stderr)
-    return [infer_labels(ex, groups) for ex in examples]
+    return [infer_labels(ex, groups, judging=True) for ex in examples]
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -191,7 +191,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         updated_policy_data,
         write_policy,
     )
-    from moderation.labelled import LoadReport, load_many, load_mapping
+    from moderation.labelled import LoadReport, infer_labels, load_many, load_mapping
 
     if args.per_label and args.review_rate is None:
         raise ConfigError("--per-label goes with --review-rate")
@@ -202,7 +202,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     data, current = read_policy_data(output, info, args.target_community)
     report = LoadReport()
     mapping = load_mapping(args.mapping) if args.mapping else None
-    examples = load_many(args.data, mapping, info.label_names, report)
+    # A comment the sample calls calm is judged calm for the labels that follow from that.
+    examples = [infer_labels(ex, info.groups, judging=True)
+                for ex in load_many(args.data, mapping, info.label_names, report)]
     print(f"data: {report.summary()}", file=sys.stderr)
     target = (PrecisionTarget(args.target_precision) if args.target_precision is not None
               else ReviewRateTarget(args.review_rate, args.per_label))

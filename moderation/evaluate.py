@@ -294,10 +294,10 @@ def identity_bias(scorer: Scorer, examples: Sequence[Example], raw: Sequence[Raw
             continue
         i = names.index(label)
         known = [k for k, ex in enumerate(examples) if label in ex.labels]
-        y = np.array([examples[k].labels[label] >= 0.5 for k in known])
+        y = np.array([examples[k].labels[label] >= 0.5 for k in known], dtype=bool)
         p = probs[known, i]
         for subgroup in SUBGROUPS:
-            inside = np.array([subgroup in named[k] for k in known])
+            inside = np.array([subgroup in named[k] for k in known], dtype=bool)
             positives = int((y & inside).sum())
             if min(positives, int((~y & inside).sum())) < BIAS_MIN_CLASS:
                 continue

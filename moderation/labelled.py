@@ -357,13 +357,16 @@ def _label_columns(
     return columns
 
 
-def infer_labels(example: Example, groups: Mapping[str, Sequence[str]]) -> Example:
+def infer_labels(example: Example, groups: Mapping[str, Sequence[str]],
+                 judging: bool = False) -> Example:
     """Labels that follow from the known ones, both ways within a group.
 
     A positive member makes the group's headline (the label named like the group) positive.
     A negative headline makes the members marked ``negative_with_headline`` negative where the
     data left them unknown: a comment known not to be hostile is no insult, threat, identity
-    attack or profanity. Other negatives are not inferred: a text with no known technique may
+    attack or profanity. ``judging`` (choosing thresholds, evaluating) applies
+    ``judged_with_headline`` instead: a text known to use no technique uses none of them.
+    Negative members never make the headline negative: a text with no known technique may
     still use one the file does not annotate.
     """
     labels = dict(example.labels)
@@ -378,7 +381,9 @@ def infer_labels(example: Example, groups: Mapping[str, Sequence[str]]) -> Examp
         elif headline < 0.5:
             for member in members:
                 label = BY_NAME.get(member)
-                if member not in labels and label is not None and label.negative_with_headline:
+                implied = label is not None and (label.judged_with_headline if judging
+                                                 else label.negative_with_headline)
+                if member not in labels and implied:
                     # A soft headline below 0.5 (annotators leaning "calm") counts as calm.
                     labels[member] = 0.0
     if labels == example.labels:

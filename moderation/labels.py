@@ -18,6 +18,7 @@ from dataclasses import dataclass
 class Label:
     """``negative_with_headline``: a text known not to show the group (headline negative) is
     known not to show this label either. Set where every source's "calm" class means that.
+    ``judged_with_headline`` says where that holds when a model is judged (see there).
 
     ``stream_prevalence``: the share of comments in a news site's or forum's stream that show
     the label, as a deployment assumption. A model's review threshold is the one that would
@@ -34,6 +35,17 @@ class Label:
     @property
     def is_headline(self) -> bool:
         return self.name == self.group
+
+    @property
+    def judged_with_headline(self) -> bool:
+        """Whether a text known not to show the group counts as a negative of this label when
+        thresholds are chosen and a model is evaluated: where ``negative_with_headline`` holds,
+        and for every technique, the propaganda headline meaning "uses at least one". Training
+        teaches that of the common techniques only (``training/recipes/base.py``: an everyday
+        flood of negatives would swamp the rare ones' few positives); a threshold judged
+        without calm reader comments among a technique's negatives sits where they are
+        flagged."""
+        return self.negative_with_headline or (self.group == PROPAGANDA and not self.is_headline)
 
 
 HOSTILITY = "hostility"

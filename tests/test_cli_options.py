@@ -155,3 +155,22 @@ def test_help_loads_neither_torch_nor_numpy(command: list[str]) -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                           timeout=120, env={**os.environ})
     assert done.returncode == 0, done.stderr
+
+
+def test_evaluate_judges_a_text_using_no_technique_a_negative_of_every_technique(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from moderation.modeldir import default_model_dir
+
+    data = tmp_path / "calm.jsonl"
+    rows = [("The bus was late again but the driver was kind.", 0), ("Lovely photos of the bridge.", 0),
+            ("What about the other party's lies? Nobody mentions those.", 1)]
+    data.write_text("".join(json.dumps({"text": text, "propaganda": label, "whataboutism": label}
+                                       if label else {"text": text, "propaganda": label}) + "\n"
+                            for text, label in rows), encoding="utf-8")
+    out = tmp_path / "evaluation.json"
+    assert main(["evaluate", "--model", str(default_model_dir()), "--data", str(data),
+                 "--backend", "torch", "-o", str(out)]) == 0, capsys.readouterr().err
+    labels = json.loads(out.read_text())["a"]["labels"]
+    # the calm texts annotate only the headline: every technique is judged on them too
+    assert (labels["whataboutism"]["known"], labels["whataboutism"]["support"]) == (3, 1)
+    assert labels["straw_man"]["known"] == 2 and labels["loaded_language"]["known"] == 2

@@ -52,8 +52,13 @@ def _metrics_table(labels: dict[str, dict[str, Any]], info: ModelInfo, only_know
         )
         if before is not None:
             b = before.get(label.name) or {}
-            row += f" {_f(b.get('roc_auc'))} | {_f(b.get('average_precision'))} |"
+            # Figures measured on another set of this label's texts are marked, not compared.
+            other = "*" if b and b.get("known") != m.get("known") else ""
+            row += f" {_f(b.get('roc_auc'))}{other} | {_f(b.get('average_precision'))}{other} |"
         rows.append(row)
+    if before is not None and any("*" in row for row in rows[2:]):
+        rows += ["", f"\\*{was.strip(' ()') or ' the previous version'} judged this label on "
+                 "another number of validation texts: not a like-for-like comparison."]
     return rows
 
 
@@ -156,6 +161,12 @@ def render_model_card(model_dir: Path) -> str:
     if implied:
         lines.append(f"| hostility negative (a calm comment) | {', '.join(implied)} negative "
                      "(incivility stays as annotated: no source's calm class judges civility) |")
+    judged = [label.name for label in LABELS if label.judged_with_headline
+              and not label.negative_with_headline]
+    if judged:
+        lines.append(f"| propaganda negative, when thresholds are chosen and the model evaluated | "
+                     f"every technique negative ({len(judged)}: a text using no technique uses "
+                     "none of them); training teaches it as the mapping says |")
     if config.get("identity_swaps") or config.get("obfuscated"):
         lines += ["", f"Augmented training copies (`training/augment.py`): "
                   f"{config.get('identity_swaps', 0)} with the group a text names swapped for "
@@ -166,10 +177,10 @@ def render_model_card(model_dir: Path) -> str:
     version = previous.get("version", "")
     shares = {label.name: label.stream_prevalence for label in LABELS}
     lines += ["", "## Validation metrics (all validation data)", ""]
-    if previous.get("metrics"):
+    before = (previous.get("metrics") or {}).get("labels")  # metrics.json's form
+    if before:
         lines += [f"The last two columns: {version} on the same validation texts.", ""]
-    lines += _metrics_table(metrics, info, only_known=False, before=previous.get("metrics"),
-                            version=version)
+    lines += _metrics_table(metrics, info, only_known=False, before=before, version=version)
     lines += ["", "Stream shares behind the review thresholds: "
               + ", ".join(f"{n} {shares[n]:.1%}" for n in info.label_names if n in shares) + "."]
     decisions = _read(model_dir / DECISIONS_FILE)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from moderation.labelled import Example
+from moderation.labelled import Example, infer_labels
 from moderation.labels import BY_NAME
 from moderation.metrics import stream_weights
 from moderation.modeldir import ModelInfo, read_model_info, write_json, write_model_info
@@ -55,6 +55,7 @@ def tune_thresholds(model_dir: Path, val_ex: Sequence[Example], batch_size: int,
     from moderation.scorer import Scorer
 
     info = read_model_info(model_dir)
+    val_ex = [infer_labels(ex, info.groups, judging=True) for ex in val_ex]
     scorer = Scorer(model_dir, batch_size=batch_size, backend="torch")
     raw = scorer.raw_batch([ex.text for ex in val_ex])
     logits = np.stack([r.logits for r in raw])
@@ -132,7 +133,6 @@ def precise_threshold(y: np.ndarray, probs: np.ndarray, start: float,
 
 
 def main(argv: list[str] | None = None) -> int:
-    from moderation.labelled import infer_labels
     from training.card import write_model_card
     from training.recipes import validation_split
 

@@ -108,6 +108,22 @@ def test_headlines_are_inferred_from_positive_members_only() -> None:
     assert "propaganda" not in negative.labels  # a technique not annotated may still be there
 
 
+def test_a_text_using_no_technique_is_judged_to_use_none_but_not_taught_so() -> None:
+    from moderation.labels import DEFAULT_LABELS, default_groups
+
+    groups = default_groups(DEFAULT_LABELS)
+    calm = Example("t", {"hostility": 0.0, "propaganda": 0.0, "loaded_language": 0.0})
+    taught = infer_labels(calm, groups).labels
+    judged = infer_labels(calm, groups, judging=True).labels
+    assert taught["insult"] == 0.0 and "whataboutism" not in taught
+    techniques = [n for n in groups["propaganda"] if n != "propaganda"]
+    assert all(judged[n] == 0.0 for n in techniques)
+    assert "incivility" not in judged  # a calm headline does not judge civility
+    # nothing is inferred from a headline that is positive or unknown
+    unknown = infer_labels(Example("t", {"loaded_language": 0.0}), groups, judging=True)
+    assert unknown.labels == {"loaded_language": 0.0}
+
+
 def test_split_is_deterministic_and_keeps_rare_labels_on_both_sides() -> None:
     examples = [Example(f"text {i}", {"rare": float(i < 4), "common": float(i % 2)}) for i in range(100)]
     train1, val1 = stratified_split(examples, 0.2, seed=3)
