@@ -39,6 +39,7 @@ def _metrics_table(labels: dict[str, dict[str, Any]], info: ModelInfo, only_know
     extra = f" ROC-AUC{was} | AP{was} |" if before else ""
     rows = [f"| label | threshold | examples | positives | ROC-AUC | AP | F1 | ECE | span F1 |{extra}",
             "|---|---|---|---|---|---|---|---|---|" + ("---|---|" if before else "")]
+    marked = False
     for label in info.labels:
         m = labels.get(label.name)
         if m is None and only_known:
@@ -54,11 +55,12 @@ def _metrics_table(labels: dict[str, dict[str, Any]], info: ModelInfo, only_know
             b = before.get(label.name) or {}
             # Figures measured on another set of this label's texts are marked, not compared.
             other = "*" if b and b.get("known") != m.get("known") else ""
+            marked = marked or bool(other)
             row += f" {_f(b.get('roc_auc'))}{other} | {_f(b.get('average_precision'))}{other} |"
         rows.append(row)
-    if before is not None and any("*" in row for row in rows[2:]):
-        rows += ["", f"\\*{was.strip(' ()') or ' the previous version'} judged this label on "
-                 "another number of validation texts: not a like-for-like comparison."]
+    if marked:
+        rows += ["", f"\\*: {version or 'the previous version'} judged this label on another "
+                 "number of validation texts, not a like-for-like comparison."]
     return rows
 
 

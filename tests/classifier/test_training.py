@@ -291,7 +291,20 @@ def test_model_card_shows_the_per_dataset_evaluation_and_its_backend(
     shutil.copytree(toy_model, model)
     assert main(["evaluate", "--model", str(model), "--data", str(toy_files[1]), "--by-source",
                  "--backend", "torch", "-o", str(model / "evaluation.json")]) == 0
+    # the previous version's metrics (metrics.json's form) beside these, marked where that
+    # version judged a label on other texts
+    metrics = json.loads((model / "metrics.json").read_text())
+    old = json.loads(json.dumps(metrics))
+    old["labels"]["hostility"]["roc_auc"] = 0.5
+    old["labels"]["insult"]["known"] += 1
+    (model / "previous.json").write_text(json.dumps({"version": "0.0.9", "metrics": old}))
     card = render_model_card(model)
+    assert "ROC-AUC (0.0.9) |" in card
+    table = card.split("## Validation metrics (all validation data)", 1)[1].split("\n## ", 1)[0]
+    hostility, insult = (next(line for line in table.splitlines() if line.startswith(f"| {name} "))
+                         for name in ("hostility", "insult"))
+    assert hostility.split(" | ")[-2] == "0.500" and "*" not in hostility
+    assert insult.split(" | ")[-2].endswith("*") and "\\*: 0.0.9 judged this label" in card
     section = card.split("## Validation metrics per dataset", 1)[1]
     assert "Measured by `moderation evaluate` on the torch backend." in section
     assert "### val" in section and "| hostility (spans) |" in section
