@@ -41,8 +41,9 @@ class TrainingArguments:
     labels: list[str] = field(default_factory=list, metadata={"help": "label set (names, or one "
                               "comma-separated list); default: the labels the data annotates",
                               "metavar": "NAME", "separator": ","})
-    full: bool = field(default=False, metadata={"help": "fine-tune every weight instead of a LoRA "
-                       "adapter plus heads (the default: --no-full or --lora)", "off": ("--lora",)})
+    full: bool = field(default=False, metadata={"help": "fine-tune every layer of the encoder "
+                       "(the embeddings stay the base's) instead of a LoRA adapter plus heads (the "
+                       "default: --no-full or --lora)", "off": ("--lora",)})
     layers: int | None = field(default=None, metadata={"help": "keep only this many of the "
                                "encoder's layers, evenly spaced and ending with the last: a "
                                "smaller, faster student whose layers train fully while the "

@@ -1,4 +1,4 @@
-"""The network to train: LoRA on the base, every weight, or a student keeping some of the
+"""The network to train: LoRA on the base, every layer of it, or a student keeping some of the
 base's layers and starting from a teacher's; or a trained model's own, to adapt it."""
 
 from __future__ import annotations
@@ -34,14 +34,17 @@ def encoder_dropout(args: TrainingArguments) -> float | None:
 def build_network(args: TrainingArguments, base_dir: Path, n_labels: int,
                   teacher: ModerationNetwork | None = None,
                   layers: Sequence[int] = ()) -> ModerationNetwork:
-    """LoRA on the base; every weight (``--full``); or a student keeping ``layers`` of the
-    base, initialised from the teacher's (adapter merged) layers and heads when there is one."""
+    """LoRA on the base; every layer (``--full``, the embeddings kept the base's); or a
+    student keeping ``layers`` of the base, initialised from the teacher's (adapter merged)
+    layers and heads when there is one."""
     torch.manual_seed(args.seed)
     base_encoder = compat.load_encoder(base_dir, encoder_dropout(args))
     if teacher is not None:
         base_encoder.load_state_dict(teacher.encoder.state_dict())
     if layers:
         compat.select_layers(base_encoder, layers)
+    if layers or args.finetune == "full":
+        # The embeddings stay the base's and load from it: the model ships its layers only.
         compat.freeze_embeddings(base_encoder)
     encoder: compat.Encoder = base_encoder
     if args.finetune == "full":
@@ -56,9 +59,9 @@ def build_network(args: TrainingArguments, base_dir: Path, n_labels: int,
 
 def network_from(info: ModelInfo, args: TrainingArguments) -> ModerationNetwork:
     """A trained model's network to train on: its LoRA adapter (trainable, over the frozen
-    base) or its encoder weights (a student's embeddings stay frozen), and its heads."""
+    base) or its encoder layers (the embeddings stay frozen), and its heads."""
     torch.manual_seed(args.seed)
     network = load_network(info, base=args.base, merge=False, dropout=encoder_dropout(args))
-    if info.layers:
+    if info.finetune == "full":
         compat.freeze_embeddings(network.encoder)
     return network

@@ -36,11 +36,11 @@ RECORDED: dict[str, dict[str, Any]] = {
         "weights": [60.9493851637914, 73.32939248810689, 18.114315155903284],
         "heads": [-2.3934699192177504, 4.979067914863343, -1.347630684669958],
     },
-    "full": {
-        "losses": [1.964477300643921, 1.6226880550384521, 1.3570277690887451, 1.3226251602172852],
+    "full": {  # every layer trained, the embeddings kept the base's
+        "losses": [1.964477300643921, 1.6674625873565674, 1.4729111194610596, 1.5134100914001465],
         "lrs": [(0.0005, 0.001), (0.001, 0.002), (0.001, 0.002), (0.0005, 0.001)],
-        "weights": [158.19034083931933, 170.01342746954077, 14.015925553076816],
-        "heads": [-0.4801517154555768, 1.157041408736732, 0.18405949415783704],
+        "weights": [127.04492652801045, 135.86186825690527, 22.0683033579465],
+        "heads": [-0.48517357953824103, 1.1553426039082795, 0.18000002889874486],
     },
 }
 TOLERANCE = 1e-6
@@ -126,3 +126,20 @@ def test_trained_weights_are_the_recorded_ones(runs: dict[str, dict[str, Any]], 
     got, want = runs[name], RECORDED[name]
     np.testing.assert_allclose(got["weights"], want["weights"], rtol=TOLERANCE)
     np.testing.assert_allclose(got["heads"], want["heads"], rtol=TOLERANCE)
+
+
+def test_full_fine_tuning_ships_the_layers_and_keeps_the_base_embeddings(
+        runs: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> None:
+    from safetensors.numpy import load_file
+
+    from moderation.modeldir import read_model_info
+    from moderation.scorer import Scorer
+
+    model = next(p for p in tmp_path_factory.getbasetemp().glob("reproducible*/full"))
+    names = list(load_file(str(model / "encoder.safetensors")))
+    assert names and not [n for n in names if "embeddings" in n]
+    assert any("layer.0." in n for n in names)
+    assert read_model_info(model).finetune == "full"
+    # the model loads (its embeddings from the base) and scores
+    (result,) = Scorer(model, backend="torch").score_batch(["you vile idiot"])
+    assert 0.0 <= result.scores["hostility"] <= 1.0
