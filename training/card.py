@@ -104,7 +104,7 @@ def render_model_card(model_dir: Path) -> str:
                     "base (counting from 0), trained in full with the heads; the embeddings stay "
                     "the base's")
     else:
-        finetune = "all weights"
+        finetune = "every layer of the base, trained in full with the heads; the embeddings stay the base's"
     if config.get("teacher"):
         finetune += (f". It learnt from the scores and evidence of the model `{config['teacher']}` "
                      f"(weight {config.get('distill_weight')}) as well as from the gold labels")
