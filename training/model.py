@@ -43,11 +43,10 @@ def build_network(args: TrainingArguments, base_dir: Path, n_labels: int,
         base_encoder.load_state_dict(teacher.encoder.state_dict())
     if layers:
         compat.select_layers(base_encoder, layers)
-    if layers or args.finetune == "full":
+    encoder: compat.Encoder = base_encoder
+    if args.finetune == "full":  # a student too
         # The embeddings stay the base's and load from it: the model ships its layers only.
         compat.freeze_embeddings(base_encoder)
-    encoder: compat.Encoder = base_encoder
-    if args.finetune == "full":
         encoder.train()
     else:
         encoder = compat.apply_lora(base_encoder, args.lora_r, args.lora_alpha, args.lora_dropout)
