@@ -368,3 +368,24 @@ def test_evaluate_by_source_gives_one_table_per_dataset(
     monkeypatch.chdir(tmp_path)  # without -o the metrics are saved next to the caller
     assert main(["evaluate", "--model", str(toy_model), "--data", str(other)]) == 0
     assert json.loads((tmp_path / "evaluation-toy.json").read_text())["a"]["examples"] == 80
+
+
+def test_span_f1_measures_the_evidence_whether_or_not_the_label_fires(
+        toy_model: Path, toy_files: tuple[Path, Path], tmp_path: Path) -> None:
+    """Recall measures whether a label fires; span F1 measures the highlights on every text
+    with gold spans, so a threshold that flags nothing leaves it as it was."""
+    from moderation.evaluate import evaluate
+    from moderation.labelled import load_labelled
+    from moderation.scorer import Scorer
+
+    examples = load_labelled(toy_files[1])
+    before = evaluate(Scorer(toy_model, backend="torch"), examples).by_label()["hostility"]
+    strict = tmp_path / "strict"
+    shutil.copytree(toy_model, strict)
+    labels = json.loads((strict / "labels.json").read_text())
+    labels["labels"]["hostility"]["threshold"] = 1.0
+    (strict / "labels.json").write_text(json.dumps(labels))
+    after = evaluate(Scorer(strict, backend="torch"), examples).by_label()["hostility"]
+    assert after.recall == 0.0 and before.recall > 0.5
+    assert before.span_f1 is not None and before.span_f1 > 0.6
+    assert after.span_f1 == before.span_f1
