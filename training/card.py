@@ -29,6 +29,14 @@ def _f(value: float | None) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
 
 
+def _evidence_thresholds(info: ModelInfo) -> str:
+    by_value: dict[float, list[str]] = {}
+    for label in info.labels:
+        if label.spans:
+            by_value.setdefault(label.span_threshold, []).append(label.name)
+    return "; ".join(f"{value:g}: {', '.join(names)}" for value, names in sorted(by_value.items()))
+
+
 def _read(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
@@ -134,6 +142,12 @@ def render_model_card(model_dir: Path) -> str:
         "in hostility and would put the threshold where a real stream drowns in flags. The shares "
         "are deployment assumptions (`moderation/labels.py`); `moderation calibrate`-style site "
         "thresholds can be set with a policy file.",
+        "- Evidence: a token is evidence for a label when its token-head probability reaches the "
+        "label's evidence threshold, chosen on validation (`training/thresholds.py`): the one "
+        "whose highlights best match the gold spans without highlighting more than the "
+        f"annotators did ({_evidence_thresholds(info)}). *span F1* is SemEval-2021 Task 5's "
+        "character F1 on the validation texts that show the label with gold spans, flagged or "
+        "not (recall says how often it is flagged).",
         "",
         "## Training data",
     ]

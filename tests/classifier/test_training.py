@@ -246,7 +246,8 @@ def test_evaluate_command_prints_and_saves_the_table(toy_model: Path, toy_files:
     saved = json.loads(out.read_text())
     assert saved["backend"] == "onnx-int8"  # what `moderation score` runs by default
     a, b = saved["a"]["labels"]["hostility"], saved["b"]["labels"]["hostility"]
-    assert a == b and a["known"] == 120 and a["span_examples"] == 120
+    # evidence is measured on the texts that show the label: the hostile ones
+    assert a == b and a["known"] == 120 and a["span_examples"] == a["support"] > 0
     # threat is not annotated, but a calm text is known to be no threat either
     assert set(saved["a"]["labels"]) == {"hostility", "insult", "threat"}
     assert saved["a"]["labels"]["threat"]["support"] == 0
@@ -389,3 +390,44 @@ def test_span_f1_measures_the_evidence_whether_or_not_the_label_fires(
     assert after.recall == 0.0 and before.recall > 0.5
     assert before.span_f1 is not None and before.span_f1 > 0.6
     assert after.span_f1 == before.span_f1
+
+
+def test_evidence_threshold_is_the_best_on_validation_and_scoring_uses_it(
+        toy_model: Path, toy_files: tuple[Path, Path], tmp_path: Path) -> None:
+    from moderation.evaluate import evidence, span_gold
+    from moderation.labelled import load_labelled
+    from moderation.metrics import span_f1
+    from moderation.scorer import Scorer
+    from training.thresholds import SPAN_GRID
+
+    info = read_model_info(toy_model)
+    chosen = info.label("hostility").span_threshold
+    assert chosen in SPAN_GRID
+    scorer = Scorer(toy_model, backend="torch")
+    examples = load_labelled(toy_files[1])
+    raw = scorer.raw_batch([ex.text for ex in examples])
+    rows_gold = span_gold(scorer, examples, "hostility")
+    index = scorer.labels.index("hostility")
+
+    def f1(threshold: float) -> float:
+        return span_f1([g for _, g in rows_gold],
+                       [evidence(examples[k].text, raw[k], index, threshold) for k, _ in rows_gold])
+
+    def highlighted(threshold: float) -> int:
+        return sum(len(evidence(examples[k].text, raw[k], index, threshold)) for k, _ in rows_gold)
+
+    # the best of the thresholds that highlight no more than the annotators did
+    allowed = [t for t in SPAN_GRID if highlighted(t) <= sum(len(g) for _, g in rows_gold)]
+    assert chosen in allowed and f1(chosen) == max(f1(t) for t in allowed)
+    # The scorer highlights at the model's evidence threshold: one no token reaches, none.
+    hostile = next(ex.text for ex in examples if ex.labels.get("hostility") == 1)
+    assert scorer.score(hostile).spans
+    never = tmp_path / "never"
+    shutil.copytree(toy_model, never)
+    labels = json.loads((never / "labels.json").read_text())
+    assert labels["labels"]["hostility"]["span_threshold"] == chosen
+    labels["labels"]["hostility"]["span_threshold"] = 1.01
+    (never / "labels.json").write_text(json.dumps(labels))
+    result = Scorer(never, backend="torch").score(hostile)
+    assert "hostility" in result.flags(scorer.thresholds)
+    assert not [s for s in result.spans if s.label == "hostility"]
