@@ -358,7 +358,7 @@ def _label_columns(
 
 
 def infer_labels(example: Example, groups: Mapping[str, Sequence[str]],
-                 judging: bool = False) -> Example:
+                 judging: bool = False, negatives: bool = True) -> Example:
     """Labels that follow from the known ones, both ways within a group.
 
     A positive member makes the group's headline (the label named like the group) positive.
@@ -366,8 +366,9 @@ def infer_labels(example: Example, groups: Mapping[str, Sequence[str]],
     data left them unknown: a comment known not to be hostile is no insult, threat, identity
     attack or profanity. ``judging`` (choosing thresholds, evaluating) applies
     ``judged_with_headline`` instead: a text known to use no technique uses none of them.
-    Negative members never make the headline negative: a text with no known technique may
-    still use one the file does not annotate.
+    ``negatives=False`` infers the headline only (adapting a trained model: see
+    ``training/adapt.py``). Negative members never make the headline negative: a text with no
+    known technique may still use one the file does not annotate.
     """
     labels = dict(example.labels)
     for group, members in groups.items():
@@ -378,7 +379,7 @@ def infer_labels(example: Example, groups: Mapping[str, Sequence[str]],
             positive = max((labels.get(m, 0.0) for m in members if m != group), default=0.0)
             if positive > 0:
                 labels[group] = positive
-        elif headline < 0.5:
+        elif headline < 0.5 and negatives:
             for member in members:
                 label = BY_NAME.get(member)
                 implied = label is not None and (label.judged_with_headline if judging

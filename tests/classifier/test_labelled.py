@@ -119,6 +119,11 @@ def test_a_text_using_no_technique_is_judged_to_use_none_but_not_taught_so() -> 
     techniques = [n for n in groups["propaganda"] if n != "propaganda"]
     assert all(judged[n] == 0.0 for n in techniques)
     assert "incivility" not in judged  # a calm headline does not judge civility
+    # adapting a model infers the headline only: the start model's scores stand for the rest
+    adapting = infer_labels(Example("t", {"hostility": 0.0, "insult": 1.0}), groups, negatives=False)
+    assert adapting.labels == {"hostility": 0.0, "insult": 1.0}
+    assert infer_labels(calm, groups, negatives=False).labels == calm.labels
+    assert infer_labels(Example("t", {"insult": 1.0}), groups, negatives=False).labels["hostility"] == 1.0
     # nothing is inferred from a headline that is positive or unknown
     unknown = infer_labels(Example("t", {"loaded_language": 0.0}), groups, judging=True)
     assert unknown.labels == {"loaded_language": 0.0}

@@ -253,3 +253,25 @@ def test_what_the_site_does_not_annotate_moves_less_when_the_start_is_remembered
         moved[weight] = float(np.abs(threat_logits(out) - before).mean())
     # The circus site says nothing of threats: remembering keeps the threat scores nearer
     assert moved[1.0] < moved[0.0], moved
+
+
+def test_a_calm_site_comment_leaves_the_members_to_the_start_model(toy_model: Path,
+                                                                   tmp_path: Path) -> None:
+    """A site's "not hostile" is taught as such; what it would imply for insult or threat is
+    left unknown, so the start model's scores stand for it (``remember``)."""
+    from training.adapt import site_data
+    from training.config import TrainingArguments
+
+    site = tmp_path / "site.jsonl"
+    rows = [{"text": f"the parade passes the bakery at noon {i}", "hostility": 0} for i in range(30)]
+    rows += [{"text": f"you clown number {i}", "insult": 1} for i in range(30)]
+    site.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    args = TrainingArguments(init=str(toy_model), data=[str(site)], out=str(tmp_path / "m"))
+    train, val, held_out = site_data(args, read_model_info(toy_model), lambda message: None)
+    examples = [*train, *val, *held_out]
+    assert len(examples) == 60
+    for ex in examples:
+        if ex.text.startswith("the parade"):
+            assert ex.labels == {"hostility": 0.0}
+        else:
+            assert ex.labels == {"insult": 1.0, "hostility": 1.0}
