@@ -373,8 +373,8 @@ def test_evaluate_by_source_gives_one_table_per_dataset(
 
 def test_span_f1_measures_the_evidence_whether_or_not_the_label_fires(
         toy_model: Path, toy_files: tuple[Path, Path], tmp_path: Path) -> None:
-    """Recall measures whether a label fires; span F1 measures the highlights on every text
-    with gold spans, so a threshold that flags nothing leaves it as it was."""
+    """Recall measures whether a label fires; span F1 measures the highlights on the texts
+    that show the label, so a threshold that flags nothing leaves it as it was."""
     from moderation.evaluate import evaluate
     from moderation.labelled import load_labelled
     from moderation.scorer import Scorer
