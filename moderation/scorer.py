@@ -20,6 +20,7 @@ import numpy as np
 
 from moderation.metrics import sigmoid
 from moderation.modeldir import SPAN_THRESHOLD, ModelInfo, default_model_dir, read_model_info
+from moderation.policy import model_policy
 from moderation.record import Span
 from moderation.windows import Window
 
@@ -45,9 +46,6 @@ class Scores:
 
     scores: dict[str, float]
     spans: tuple[EvidenceSpan, ...] = ()
-
-    def flags(self, thresholds: dict[str, float]) -> list[str]:
-        return [name for name, p in self.scores.items() if p >= thresholds.get(name, 1.01)]
 
 
 @dataclass(frozen=True)
@@ -95,6 +93,7 @@ class Scorer:
         self._bias = np.array([label.bias for label in self.info.labels])
         self._thresholds = np.array([label.threshold for label in self.info.labels])
         self._span_index = [i for i, label in enumerate(self.info.labels) if label.spans]
+        self._policy = model_policy(self.info)
 
     @property
     def labels(self) -> list[str]:
@@ -103,6 +102,10 @@ class Scorer:
     @property
     def thresholds(self) -> dict[str, float]:
         return self.info.thresholds
+
+    def flags(self, result: Scores) -> list[str]:
+        """The labels the model's own policy flags for ``result`` (see ``moderation.policy``)."""
+        return self._policy.flags(result.scores)
 
     def score(self, text: str) -> Scores:
         return self.score_batch([text])[0]

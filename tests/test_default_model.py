@@ -58,8 +58,8 @@ def test_shipped_model_scores_with_spans(model: Path) -> None:
     calm = "Thanks for the clear write-up; the bridge photos were lovely."
     hostile, friendly = scorer.score_batch([text, calm])
     assert hostile.scores["insult"] > friendly.scores["insult"]
-    assert "hostility" in hostile.flags(scorer.thresholds)
-    assert "hostility" not in friendly.flags(scorer.thresholds)
+    assert "hostility" in scorer.flags(hostile)
+    assert "hostility" not in scorer.flags(friendly)
     words = {text[s.start:s.end].lower() for s in hostile.spans}
     assert any("idiot" in w for w in words), words
 
@@ -137,12 +137,12 @@ def test_seed_comments_are_flagged_with_what_a_reader_sees(shared_dir: Path, mod
         return sorted(techniques, key=lambda n: -result.scores[n])[:TECHNIQUES_TOP]
 
     for result in (first, second):
-        flags = result.flags(scorer.thresholds)
+        flags = scorer.flags(result)
         assert "hostility" in flags and "propaganda" in flags, result.scores
     assert {"reductio_ad_hitlerum", "name_calling"} <= set(top(first)), top(first)
     assert {"name_calling", "whataboutism"} <= set(top(second)), top(second)
     # The first likens a person to Goebbels: a reader sees reductio ad hitlerum, and so must the flags.
-    assert "reductio_ad_hitlerum" in first.flags(scorer.thresholds), first.scores
+    assert "reductio_ad_hitlerum" in scorer.flags(first), first.scores
 
 
 @pytest.mark.slow
@@ -156,7 +156,7 @@ def test_calm_reader_comments_are_rarely_flagged_as_propaganda(shared_dir: Path,
                                 lambda line: None)
     calm = [ex.text for ex in examples if ex.labels.get("propaganda") == 0.0]
     assert len(calm) > 200
-    flagged = sum("propaganda" in r.flags(scorer.thresholds) for r in scorer.score_batch(calm))
+    flagged = sum("propaganda" in scorer.flags(r) for r in scorer.score_batch(calm))
     assert flagged / len(calm) <= CALM_PROPAGANDA_SHARE, (flagged, len(calm))
 
 

@@ -42,6 +42,6 @@ def test_runs_on_a_model_and_reports_each_category(toy_model: Path) -> None:
     scorer = Scorer(toy_model, backend="torch")
     results = run(scorer)
     assert [r.name for r in results] == [c.name for c in CATEGORIES]
-    flags = [s.flags(scorer.thresholds) for s in scorer.score_batch(list(CATEGORIES[0].cases))]
+    flags = [scorer.flags(s) for s in scorer.score_batch(list(CATEGORIES[0].cases))]
     assert results[0].correct == sum(not f for f in flags)
     assert all(len(r.failures) == r.cases - r.correct for r in results)

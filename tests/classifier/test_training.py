@@ -46,7 +46,7 @@ def test_scores_and_spans_point_at_the_words(toy_model: Path) -> None:
     assert scorer.labels == ["hostility", "insult", "threat"]
     rows = toy_rows(60, 99)  # unseen texts of the toy task
     results = scorer.score_batch([r["text"] for r in rows])
-    agree = sum(("hostility" in got.flags(scorer.thresholds)) == bool(row["hostility"])
+    agree = sum(("hostility" in scorer.flags(got)) == bool(row["hostility"])
                 for row, got in zip(rows, results, strict=True))
     assert agree >= 54  # 90% of unseen texts flagged right at the model's own threshold
     from moderation.metrics import roc_auc
@@ -56,7 +56,7 @@ def test_scores_and_spans_point_at_the_words(toy_model: Path) -> None:
     pointed = flagged = 0
     for row, got in zip(rows, results, strict=True):
         found = {row["text"][s.start:s.end] for s in got.spans if s.label == "hostility"}
-        if "hostility" not in got.flags(scorer.thresholds):
+        if "hostility" not in scorer.flags(got):
             assert not found  # no evidence is shown for a label that is not flagged
         elif row["hostility"]:
             flagged += 1
@@ -73,7 +73,7 @@ def test_long_text_is_scored_in_windows_not_truncated(toy_model: Path) -> None:
     filler = " ".join(["people walk along the river"] * 30)  # far beyond one 32-token window
     text = f"{filler} {INSULTS[0]} {filler}"
     result = scorer.score(text)
-    assert "hostility" in result.flags(scorer.thresholds)
+    assert "hostility" in scorer.flags(result)
     spans = [s for s in result.spans if s.label == "hostility"]
     best = max(spans, key=lambda s: s.score)  # the strongest evidence, mapped back to the text
     assert text[best.start:best.end] == INSULTS[0]
@@ -264,7 +264,7 @@ def test_decision_rates_and_identity_bias_count_what_a_moderator_sees(toy_model:
     rows = toy_rows(80, 7)
     examples = [Example(row["text"], {"hostility": float(row["hostility"])},
                         source="a" if i % 2 else "b") for i, row in enumerate(rows)]
-    flagged = [bool(s.flags(scorer.thresholds)) for s in scorer.score_batch([e.text for e in examples])]
+    flagged = [bool(scorer.flags(s)) for s in scorer.score_batch([e.text for e in examples])]
     by_source = {r.source: r for r in decision_rates(scorer, examples)}
     assert set(by_source) == {"a", "b"}
     for source, r in by_source.items():
@@ -429,5 +429,5 @@ def test_evidence_threshold_is_the_best_on_validation_and_scoring_uses_it(
     labels["labels"]["hostility"]["span_threshold"] = 1.01
     (never / "labels.json").write_text(json.dumps(labels))
     result = Scorer(never, backend="torch").score(hostile)
-    assert "hostility" in result.flags(scorer.thresholds)
+    assert "hostility" in scorer.flags(result)
     assert not [s for s in result.spans if s.label == "hostility"]
