@@ -1,7 +1,10 @@
 """The one loader for labelled data, shared by training and evaluation.
 
 A labelled file is CSV, TSV or JSONL with a text column and either label columns (0/1 or
-probabilities) or a ``labels`` list, plus optional ``spans`` (``[{"start", "end", "label"}]``).
+probabilities) or, in JSONL, ``labels``: a list of the row's positive labels (the labels any row
+lists are then known for every row that has a list), or an object of label columns
+(``{"hostility": 1, "insult": 0}``, the shape the service's feedback takes). Optional ``spans``
+(``[{"start", "end", "label"}]``).
 The file is read by the rules every command shares (:func:`moderation.rows.read_rows`: file
 kinds, encodings, headers); a line that cannot be read is skipped and counted in the
 :class:`LoadReport` with where it is, and the good rows are kept. A small mapping file (JSON or
@@ -178,6 +181,20 @@ def _rows(path: Path, report: LoadReport) -> Iterator[tuple[int, dict[str, Any]]
     report.unreadable(path, table)
 
 
+def _lifted(row: dict[str, Any], where: str) -> dict[str, Any]:
+    """The row with the entries of a ``labels`` object as label columns; a list stays."""
+    given = row.get("labels")
+    if given is None or given == "" or isinstance(given, list):
+        return row
+    if not isinstance(given, dict):
+        raise DataError(f"{where}: labels must be a list of the positive labels or an object of "
+                        f"label: value (such as {{\"hostility\": 1}}), not {given!r}")
+    clash = sorted(set(given) & set(row))
+    if clash:
+        raise DataError(f"{where}: {', '.join(clash)} given both in labels and as a column; keep one")
+    return {**{k: v for k, v in row.items() if k != "labels"}, **given}
+
+
 def _number(value: Any, where: str, table: Mapping[str, float] | None) -> float | None:
     """A label value as a probability, None when missing."""
     if table is not None:
@@ -243,7 +260,7 @@ def load_labelled(
     report = report if report is not None else LoadReport()
     allowed = None if label_set is None else set(label_set)
     examples: list[Example] = []
-    rows = list(_rows(path, report))
+    rows = [(number, _lifted(row, f"{path}:{number}")) for number, row in _rows(path, report)]
     if not rows:
         raise DataError(f"{path}: no rows")
 
@@ -253,14 +270,15 @@ def load_labelled(
             f"{path}: no text column {mapping.text!r} (columns: {', '.join(map(str, first))}); "
             "name it in a mapping file (text = \"...\")"
         )
-    list_mode = "labels" in first and isinstance(first["labels"], list)
+    list_mode = any(isinstance(row.get("labels"), list) for _, row in rows)
     # every row's keys, not the first row's: a JSONL row may name a label the first one leaves out
     keys = dict.fromkeys(key for _, row in rows for key in row)
     columns = _label_columns(keys, mapping, allowed, report, list_mode)
     listed: set[str] = set()
     if list_mode:
         for _, row in rows:
-            listed.update(str(x) for x in row.get("labels") or [])
+            if isinstance(row.get("labels"), list):
+                listed.update(str(x) for x in row["labels"])
         if allowed is not None:
             report.ignored_columns.update(listed - allowed)
             listed &= allowed
@@ -284,8 +302,8 @@ def load_labelled(
             continue
         labels: dict[str, float] = {}
         unknown: set[str] = set()
-        if list_mode:
-            positives = {str(x) for x in row.get("labels") or []}
+        if isinstance(row.get("labels"), list):
+            positives = {str(x) for x in row["labels"]}
             for name in annotates:
                 labels[name] = 1.0 if name in positives else 0.0
         for column, targets in columns.items():

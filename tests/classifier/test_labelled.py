@@ -63,6 +63,37 @@ def test_jsonl_labels_list_and_spans(tmp_path: Path) -> None:
     assert a.span_labels == b.span_labels == frozenset({"insult"})
 
 
+def test_jsonl_labels_object_reads_as_label_columns(tmp_path: Path) -> None:
+    # The shape POST /v1/feedback takes: a file written by hand in it must not read as unlabelled.
+    path = tmp_path / "d.jsonl"
+    rows = [{"text": "get lost, clown", "labels": {"hostility": 1, "insult": 1, "spamminess": 1},
+             "thread": "t1"},
+            {"text": "the ferry was late", "labels": {"hostility": 0}},
+            {"text": "we agree", "labels": ["insult"]},  # a list row beside object rows
+            {"text": "no verdict yet"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = LoadReport()
+    clown, ferry, agree, unknown = load_labelled(path, label_set=["hostility", "insult"], report=report)
+    assert clown.labels == {"hostility": 1.0, "insult": 1.0}
+    assert ferry.labels == {"hostility": 0.0}  # insult stays unknown: the row did not say
+    assert agree.labels == {"insult": 1.0} and unknown.labels == {}
+    assert report.ignored_columns == {"spamminess"}
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [({"text": "hi", "labels": "hostility"}, r"d.jsonl:1: labels must be a list .* or an object"),
+     ({"text": "hi", "labels": {"hostility": 1}, "hostility": 0},
+      r"d.jsonl:1: hostility given both in labels and as a column"),
+     ({"text": "hi", "labels": {"hostility": "sure"}}, r"d.jsonl:1: column 'hostility': 'sure' is not a number")],
+)
+def test_bad_labels_objects_name_the_row(tmp_path: Path, row: dict[str, object], message: str) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    with pytest.raises(DataError, match=message):
+        load_labelled(path)
+
+
 def test_label_set_filters_and_reports_ignored_columns(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     path.write_text("text,hostility,spamminess\nhello,0,1\n,1,0\n", encoding="utf-8")
