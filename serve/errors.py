@@ -98,13 +98,15 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     details = []
     for error in exc.errors():
         message = str(error.get("msg", "invalid"))
+        field = field_name(error.get("loc", ()))
         if error.get("type") == "json_invalid":
             message = f"the body is not valid JSON ({error.get('ctx', {}).get('error', 'decode error')})"
+            field = "body"  # its place holds the character offset, not a field
         elif error.get("type") == "string_unicode":  # pydantic's words for the same
             message = NOT_UNICODE
         elif error.get("type") == "value_error":  # our validators' own words
             message = message.removeprefix("Value error, ")
-        details.append(ErrorDetail(field=field_name(error.get("loc", ())), message=message))
+        details.append(ErrorDetail(field=field, message=message))
     summary = "; ".join(f"{d.field}: {d.message}" for d in details[:5])
     if len(details) > 5:
         summary += f"; and {len(details) - 5} more"

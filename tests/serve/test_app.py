@@ -134,6 +134,8 @@ def test_text_limit_counts_characters_and_a_longer_text_is_a_413(make_client: Ma
 def test_invalid_json_is_a_422(client: TestClient) -> None:
     r = client.post("/v1/score", content=b'{"text": "unterminated', headers={"Content-Type": "application/json"})
     assert r.status_code == 422 and "not valid JSON" in error_of(r)["message"]
+    assert error_of(r)["message"].startswith("invalid request: body: ")
+    assert [d["field"] for d in error_of(r)["details"]] == ["body"]
 
 
 def test_oversized_bodies_get_a_413_json_whether_declared_or_streamed(make_client: MakeClient) -> None:
