@@ -163,7 +163,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _evaluation_examples(args: argparse.Namespace, config: ScoringConfig, scorer: Any) -> list[Any]:
     """Labelled files through the shared loader, or a recipe's validation split rebuilt with
     the settings the model was trained with (so it is the same split)."""
-    from moderation.labelled import LoadReport, infer_labels, load_many, load_mapping
+    from moderation.labelled import (
+        LoadReport,
+        infer_labels,
+        load_many,
+        load_mapping,
+        require_labels,
+    )
 
     groups = scorer.info.groups
     if args.recipe:
@@ -176,6 +182,7 @@ def _evaluation_examples(args: argparse.Namespace, config: ScoringConfig, scorer
         mapping = load_mapping(args.mapping) if args.mapping else None
         examples = load_many(args.data, mapping, scorer.labels, report)
         print(f"data: {report.summary()}", file=sys.stderr)
+        require_labels(examples, args.data, scorer.labels, report)
     return [infer_labels(ex, groups, judging=True) for ex in examples]
 
 
@@ -191,7 +198,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         updated_policy_data,
         write_policy,
     )
-    from moderation.labelled import LoadReport, infer_labels, load_many, load_mapping
+    from moderation.labelled import (
+        LoadReport,
+        infer_labels,
+        load_many,
+        load_mapping,
+        require_labels,
+    )
 
     if args.per_label and args.review_rate is None:
         raise ConfigError("--per-label goes with --review-rate")
@@ -203,9 +216,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     report = LoadReport()
     mapping = load_mapping(args.mapping) if args.mapping else None
     # A comment the sample calls calm is judged calm for the labels that follow from that.
-    examples = [infer_labels(ex, info.groups, judging=True)
-                for ex in load_many(args.data, mapping, info.label_names, report)]
+    loaded = load_many(args.data, mapping, info.label_names, report)
     print(f"data: {report.summary()}", file=sys.stderr)
+    require_labels(loaded, args.data, info.label_names, report)
+    examples = [infer_labels(ex, info.groups, judging=True) for ex in loaded]
     target = (PrecisionTarget(args.target_precision) if args.target_precision is not None
               else ReviewRateTarget(args.review_rate, args.per_label))
     scores = score_examples(config.load_scorer(log=_note), examples)

@@ -46,7 +46,7 @@ from typing import Any
 
 from moderation.encoding import decode
 from moderation.errors import DataError, ParseError
-from moderation.labels import BY_NAME
+from moderation.labels import BY_NAME, likely_meant
 from moderation.rows import RowReport, read_rows
 
 _TRUE = {"true", "yes", "y"}
@@ -100,13 +100,21 @@ class LoadReport:
             self.skip(bad.reason, f"{path}:{bad.line}" + (f" ({bad.detail})" if bad.detail else ""))
         self.warnings.extend(f"{path}: {warning}" for warning in table.warnings)
 
+    def ignored(self) -> str:
+        """The columns no label was read from, each with the label it likely meant."""
+        def shown(column: str) -> str:
+            meant = likely_meant(column)
+            return f"{column} (did you mean {meant}?)" if meant else column
+
+        return f"columns ignored: {', '.join(shown(c) for c in sorted(self.ignored_columns))}"
+
     def summary(self) -> str:
         parts = [f"{self.rows} row(s) read"]
         parts += [f"{n} skipped ({why}" + (f", first at {self.first_skipped[why]}"
                                            if why in self.first_skipped else "") + ")"
                   for why, n in sorted(self.skipped.items())]
         if self.ignored_columns:
-            parts.append(f"columns ignored: {', '.join(sorted(self.ignored_columns))}")
+            parts.append(self.ignored())
         parts += self.warnings
         return "; ".join(parts)
 
@@ -442,6 +450,18 @@ def stratified_split(
     train = [ex for i, ex in enumerate(examples) if i not in val_idx]
     val = [ex for i, ex in enumerate(examples) if i in val_idx]
     return train, val
+
+
+def require_labels(examples: Sequence[Example], paths: Sequence[str | Path], labels: Sequence[str],
+                   report: LoadReport) -> None:
+    """Refuse data in which no row annotates any of ``labels``: a misspelt or unmapped column
+    leaves every label unknown, and a command would fit or measure nothing and say it worked."""
+    if any(ex.labels for ex in examples):
+        return
+    ignored = f" ({report.ignored()})" if report.ignored_columns else ""
+    raise DataError(f"{', '.join(map(str, paths))}: no row annotates any of the model's labels{ignored}; "
+                    f"name the label columns as the model does ({', '.join(labels)}) or map them "
+                    "in a mapping file (--mapping)")
 
 
 def load_many(

@@ -10,6 +10,7 @@ anything of the group (a comment with any technique carries ``propaganda``).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -121,6 +122,15 @@ def default_groups(labels: Iterable[str]) -> dict[str, list[str]]:
         label = BY_NAME.get(name)
         groups.setdefault(label.group if label else name, []).append(name)
     return groups
+
+
+def likely_meant(name: str) -> str | None:
+    """The built-in label a name that is not one is most likely a typo of (``hostilty``,
+    ``threats``), or None: what a column or label of that name was probably meant to be."""
+    if name in BY_NAME:
+        return None
+    close = difflib.get_close_matches(name.lower(), DEFAULT_LABELS, n=1, cutoff=0.8)
+    return close[0] if close else None
 
 
 def describe(name: str) -> str:

@@ -21,13 +21,14 @@ from typing import Any
 import numpy as np
 
 from moderation import compat
-from moderation.errors import ConfigError, DataError
+from moderation.errors import ConfigError
 from moderation.labelled import (
     Example,
     LoadReport,
     infer_labels,
     load_many,
     load_mapping,
+    require_labels,
     stratified_split,
 )
 from moderation.modeldir import DEFAULT_BASE, ModelInfo, read_model_info, resolve_base, write_json
@@ -143,10 +144,8 @@ def site_data(args: TrainingArguments, start: ModelInfo, log: Log
     report = LoadReport()
     examples = load_many(args.data, mapping, start.label_names, report)
     log(f"site data: {report.summary()}")
+    require_labels(examples, args.data, start.label_names, report)
     examples = [infer_labels(ex, start.groups, negatives=False) for ex in examples]
-    if not any(ex.labels for ex in examples):
-        raise DataError(f"{', '.join(args.data)}: no example annotates any of the model's labels "
-                        f"({', '.join(start.label_names)}); name them in a mapping file")
     rest, held_out = stratified_split(examples, args.holdout_fraction, args.seed)
     if args.validation:
         vreport = LoadReport()

@@ -24,7 +24,7 @@ from moderation.labelled import (
     load_mapping,
     stratified_split,
 )
-from moderation.labels import BY_NAME, DEFAULT_LABELS, default_groups
+from moderation.labels import BY_NAME, DEFAULT_LABELS, default_groups, likely_meant
 from training.config import TrainingArguments
 from training.log import Log, stderr
 
@@ -93,6 +93,11 @@ def load_data(
     labels = choose_labels(args, train)
     if not labels:
         raise DataError("the training data annotates no labels: add label columns or a mapping file")
+    for name in labels:
+        meant = likely_meant(name)
+        if meant:
+            log(f"warning: {name!r} is not a built-in label (did you mean {meant!r}?): it trains as a "
+                "label of its own; rename the column, or map it in a mapping file ([labels])")
     groups = default_groups(labels)
     train = [infer_labels(ex, groups) for ex in train]
     val = [infer_labels(ex, groups) for ex in val]

@@ -105,6 +105,16 @@ def test_label_set_filters_and_reports_ignored_columns(tmp_path: Path) -> None:
     assert "2 row(s) read" in report.summary() and "spamminess" in report.summary()
 
 
+def test_an_ignored_column_one_typo_from_a_label_says_which_it_likely_meant(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("text,hostilty,Insults,spamminess\nhello,0,0,1\n", encoding="utf-8")
+    report = LoadReport()
+    [row] = load_labelled(path, label_set=["hostility", "insult"], report=report)
+    assert row.labels == {}
+    assert ("columns ignored: Insults (did you mean insult?), hostilty (did you mean hostility?), "
+            "spamminess") in report.summary()
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -234,6 +234,19 @@ def test_base_weight_mismatch_is_refused(toy_model: Path, tiny_base: Path, tmp_p
         Scorer(toy_model, base=str(other))
 
 
+def test_evaluate_refuses_data_that_annotates_none_of_the_models_labels(
+        toy_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from moderation.cli import main
+
+    data = tmp_path / "typo.csv"
+    data.write_text("text,Insults\nyou absolute clown,1\nthe river is high,0\n", encoding="utf-8")
+    out = tmp_path / "eval.json"
+    assert main(["evaluate", "--model", str(toy_model), "--data", str(data), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "typo.csv: no row annotates any of the model's labels" in err
+    assert "Insults (did you mean insult?)" in err and not out.exists()
+
+
 def test_evaluate_command_prints_and_saves_the_table(toy_model: Path, toy_files: tuple[Path, Path],
                                                      tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from moderation.cli import main

@@ -226,3 +226,11 @@ def test_bad_files_are_clear_errors_and_leave_the_policy_as_it_was(
                               "--review-rate", "0.2", "-o", str(policy))
     assert code == 2 and "is above the policy file's reject threshold 0.001 (labels)" in err
     assert policy.read_text() == "[labels]\nhostility = { reject = 0.001 }\n"
+    # A sample whose label column is misspelt annotates nothing: an error, not an empty policy.
+    typo = tmp_path / "typo.jsonl"
+    typo.write_text("".join(json.dumps({"text": f"comment {i}", "hostilty": i % 2}) + "\n" for i in range(30)))
+    code, _, err = _calibrate(capsys, "--model", str(toy_model), "--data", str(typo),
+                              "--precision", "0.8", "-o", str(policy))
+    assert code == 2 and "typo.jsonl: no row annotates any of the model's labels" in err
+    assert "hostilty (did you mean hostility?)" in err and "Traceback" not in err
+    assert policy.read_text() == "[labels]\nhostility = { reject = 0.001 }\n"

@@ -159,7 +159,8 @@ def test_settings_that_contradict_the_start_model_are_refused(toy_model: Path, t
     with pytest.raises(ConfigError, match="holdout_fraction must be between 0 and 1"):
         TrainingArguments(holdout_fraction=1.0, **common)
     unrelated = write_jsonl(tmp_path / "other.jsonl", [{"text": "the river", "spam": 1}] * 5)
-    with pytest.raises(DataError, match="no example annotates any of the model's labels"):
+    with pytest.raises(DataError,
+                       match=r"other.jsonl: no row annotates any of the model's labels \(columns ignored: spam\)"):
         train(TrainingArguments(**{**common, "data": [str(unrelated)]}))
 
 
