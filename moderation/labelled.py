@@ -46,7 +46,7 @@ from typing import Any
 
 from moderation.encoding import decode
 from moderation.errors import DataError, ParseError
-from moderation.labels import BY_NAME, likely_meant
+from moderation.labels import BY_NAME, DEFAULT_LABELS, did_you_mean
 from moderation.rows import RowReport, read_rows
 
 _TRUE = {"true", "yes", "y"}
@@ -102,11 +102,8 @@ class LoadReport:
 
     def ignored(self) -> str:
         """The columns no label was read from, each with the label it likely meant."""
-        def shown(column: str) -> str:
-            meant = likely_meant(column)
-            return f"{column} (did you mean {meant}?)" if meant else column
-
-        return f"columns ignored: {', '.join(shown(c) for c in sorted(self.ignored_columns))}"
+        shown = (f"{c}{did_you_mean(c, DEFAULT_LABELS)}" for c in sorted(self.ignored_columns))
+        return f"columns ignored: {', '.join(shown)}"
 
     def summary(self) -> str:
         parts = [f"{self.rows} row(s) read"]

@@ -11,7 +11,7 @@ anything of the group (a comment with any technique carries ``propaganda``).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -124,13 +124,19 @@ def default_groups(labels: Iterable[str]) -> dict[str, list[str]]:
     return groups
 
 
-def likely_meant(name: str) -> str | None:
-    """The built-in label a name that is not one is most likely a typo of (``hostilty``,
-    ``threats``), or None: what a column or label of that name was probably meant to be."""
-    if name in BY_NAME:
+def likely_meant(name: str, among: Sequence[str] = DEFAULT_LABELS) -> str | None:
+    """The label of ``among`` (default: the built-in ones) that a name not among them is most
+    likely a typo of (``hostilty``, ``threats``), or None."""
+    if name in among:
         return None
-    close = difflib.get_close_matches(name.lower(), DEFAULT_LABELS, n=1, cutoff=0.8)
+    close = difflib.get_close_matches(name.lower(), list(among), n=1, cutoff=0.8)
     return close[0] if close else None
+
+
+def did_you_mean(name: str, among: Sequence[str]) -> str:
+    """`` (did you mean X?)`` for a likely typo of a label of ``among``, else nothing."""
+    meant = likely_meant(name, among)
+    return f" (did you mean {meant}?)" if meant else ""
 
 
 def describe(name: str) -> str:

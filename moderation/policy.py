@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from moderation.errors import ConfigError
+from moderation.labels import did_you_mean
 from moderation.modeldir import ModelInfo
 
 Decision = Literal["allow", "review", "reject"]
@@ -155,7 +156,8 @@ def _overrides(value: Any, info: ModelInfo, where: str) -> dict[str, dict[str, f
     out: dict[str, dict[str, float]] = {}
     for label, rule in _table(value, where).items():
         if label not in info.label_names:
-            raise ConfigError(f"{where}.{label}: not a label of model {info.name!r} "
+            raise ConfigError(f"{where}.{label}: not a label of model {info.name!r}"
+                              f"{did_you_mean(label, info.label_names)} "
                               f"(labels: {', '.join(info.label_names)})")
         rule = _table(rule, f"{where}.{label}")
         _check_keys(rule, set(_RULE_KEYS), f"{where}.{label}")

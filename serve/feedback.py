@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from moderation.feedback import Verdict
+from moderation.labels import did_you_mean
 from moderation.modeldir import ModelInfo
 from serve.errors import ApiError, ErrorDetail
 from serve.schemas import NOT_BLANK, Str
@@ -65,8 +66,9 @@ def verdict(request: FeedbackRequest, info: ModelInfo) -> Verdict:
     """The verdict ``request`` states; an ApiError (422) naming the field for what does not fit
     the model or the text."""
     names = info.label_names
-    problems = [ErrorDetail(field=f"labels.{name}", message=f"unknown label {name!r}; this model has: "
-                            f"{', '.join(names)}") for name in request.labels if name not in names]
+    problems = [ErrorDetail(field=f"labels.{name}", message=f"unknown label {name!r}"
+                            f"{did_you_mean(name, names)}; this model has: {', '.join(names)}")
+                for name in request.labels if name not in names]
     if not request.labels:
         problems.append(ErrorDetail(field="labels", message="decide at least one label (0 or 1)"))
     for i, span in enumerate(request.spans or ()):

@@ -18,7 +18,14 @@ from moderation.export import cache_path, cached_graph
 from moderation.feedback import check_store
 from moderation.modeldir import ModelInfo, read_model_info, resolve_base
 from serve.service import load_policies
-from serve.settings import ENV_PREFIX, RENAMED, STILL_READ, load_settings, unknown_environment
+from serve.settings import (
+    ENV_PREFIX,
+    RENAMED,
+    STILL_READ,
+    likely_setting,
+    load_settings,
+    unknown_environment,
+)
 
 FACTORY = "serve.app:app_from_env"
 
@@ -59,8 +66,9 @@ def run(*, host: str | None = None, port: int | None = None, model: str | Path |
                  "batch_size": batch_size, "policy": policy}
     settings = load_settings(**overrides)
     for name in unknown_environment():
-        now = f" (now {RENAMED[name]})" if name in RENAMED else ""
-        print(f"moderation: warning: {name} is not a service setting{now}; ignored", file=sys.stderr)
+        meant = likely_setting(name)
+        hint = f" (now {meant})" if name in RENAMED else f" (did you mean {meant}?)" if meant else ""
+        print(f"moderation: warning: {name} is not a service setting{hint}; ignored", file=sys.stderr)
     for old, new in STILL_READ.items():
         if old in os.environ:
             print(f"moderation: warning: {old} is now {new}; still read, but rename it",

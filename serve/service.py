@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from moderation.errors import ConfigError
 from moderation.feedback import StoreError, Verdict, append, check_store
+from moderation.labels import did_you_mean
 from moderation.modeldir import ModelInfo
 from moderation.policy import Policy, load_policy, model_policy
 from moderation.scorer import Scores
@@ -135,8 +136,8 @@ class Service:
             return names
         unknown = [name for name in labels if name not in names]
         if unknown:
-            raise ApiError(422, f"{field}: unknown label(s) {', '.join(map(repr, unknown))}; "
-                           f"this model has: {', '.join(names)}")
+            shown = ", ".join(f"{name!r}{did_you_mean(name, names)}" for name in unknown)
+            raise ApiError(422, f"{field}: unknown label(s) {shown}; this model has: {', '.join(names)}")
         if not labels:
             raise ApiError(422, f"{field}: empty; leave it out for all labels")
         return [name for name in names if name in labels]

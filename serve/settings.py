@@ -5,6 +5,7 @@ same object ``moderation score`` builds from its options."""
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -201,12 +202,24 @@ class Settings(BaseSettings):
 RENAMED = {f"{ENV_PREFIX}MAX_TEXT_BYTES": f"{ENV_PREFIX}MAX_TEXT_CHARS"}
 
 
+def _known_environment() -> set[str]:
+    # The export cache is the library's setting, read by the service too.
+    return ({f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields} | {CACHE_ENV}
+            | set(STILL_READ))
+
+
 def unknown_environment() -> list[str]:
     """``MODERATION_*`` variables that name no setting (a misspelling is otherwise silent)."""
-    # The export cache is the library's setting, read by the service too.
-    known = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields} | {CACHE_ENV}
-    known |= set(STILL_READ)
+    known = _known_environment()
     return sorted(name for name in os.environ if name.startswith(ENV_PREFIX) and name not in known)
+
+
+def likely_setting(name: str) -> str | None:
+    """The variable an unknown one most likely meant: its new name, else the closest spelling."""
+    if name in RENAMED:
+        return RENAMED[name]
+    close = difflib.get_close_matches(name, sorted(_known_environment()), n=1, cutoff=0.85)
+    return close[0] if close else None
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -69,7 +69,8 @@ def test_file_defaults_and_communities_merge_key_by_key(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("text, community, message", [
-    ("[labels]\nhostilty = { review = 0.5 }", None, "labels.hostilty: not a label of model 'x'"),
+    ("[labels]\nhostilty = { review = 0.5 }", None,
+     "labels.hostilty: not a label of model 'x' (did you mean hostility?)"),
     ("[labels]\nhostility = { review = 1.5 }", None, "labels.hostility.review: must be a probability"),
     ("[labels]\nhostility = { review = 'high' }", None, "must be a probability between 0 and 1"),
     ("[labels]\nhostility = { revew = 0.5 }", None, "unknown key(s) revew"),

@@ -91,6 +91,8 @@ def test_unknown_label_and_unknown_community_are_named(client: TestClient) -> No
     assert r.status_code == 422
     message = error_of(r)["message"]
     assert "'sarcasm'" in message and "hostility, insult, threat, propaganda" in message
+    r = client.post("/v1/score", json={"text": "hello", "labels": ["threats"]})
+    assert "labels: unknown label(s) 'threats' (did you mean threat?); this model has" in error_of(r)["message"]
     r = client.post("/v1/score", json={"text": "hello", "community": "gardening"})
     assert r.status_code == 422
     assert "unknown community 'gardening'; communities: none" in error_of(r)["message"]

@@ -100,6 +100,8 @@ def test_a_verdict_needs_a_key_and_a_refused_one_writes_nothing(served: tuple[st
 
 @pytest.mark.parametrize(("body", "field", "words"), [
     ({"text": "a vile clown", "labels": {"hostility": 1, "sarcasm": 1}}, "labels.sarcasm", "unknown label 'sarcasm'"),
+    ({"text": "a vile clown", "labels": {"hostilty": 1}}, "labels.hostilty",
+     "unknown label 'hostilty' (did you mean hostility?)"),
     ({"text": "a vile clown", "labels": {"hostility": 2}}, "labels.hostility", "0 or 1"),
     ({"text": "a vile clown", "labels": {"hostility": True}}, "labels.hostility", "number"),
     ({"text": "a vile clown", "labels": {}}, "labels", "at least one"),

@@ -69,10 +69,12 @@ def _moderation(*args: str, env: dict[str, str] | None = None) -> subprocess.Com
 
 def test_serve_refuses_a_missing_model_in_one_line(tmp_path: Path) -> None:
     done = _moderation("serve", "--model", str(tmp_path / "nowhere"), "--port", "0",
-                       env={"MODERATION_MAX_TEXT_BYTES": "100"})
+                       env={"MODERATION_MAX_TEXT_BYTES": "100", "MODERATION_FEEDBAK_FILE": "f.jsonl"})
     assert done.returncode == 2
     assert "config.json is missing" in done.stderr and "Traceback" not in done.stderr
     assert "MODERATION_MAX_TEXT_BYTES is not a service setting (now MODERATION_MAX_TEXT_CHARS)" in done.stderr
+    assert ("MODERATION_FEEDBAK_FILE is not a service setting (did you mean MODERATION_FEEDBACK_FILE?)"
+            in done.stderr)
 
 
 def test_serve_refuses_a_bad_policy_in_one_line(tmp_path: Path) -> None:
@@ -199,11 +201,15 @@ def test_onnx_backend_setting_reaches_the_scorer(monkeypatch: pytest.MonkeyPatch
 
 
 def test_a_misspelt_setting_is_named_and_the_export_cache_is_known(monkeypatch: pytest.MonkeyPatch) -> None:
-    from serve.settings import unknown_environment
+    from serve.settings import likely_setting, unknown_environment
 
     monkeypatch.setenv("MODERATION_MAX_BATHC", "8")
     monkeypatch.setenv("MODERATION_CACHE_DIR", "/tmp/graphs")
     assert unknown_environment() == ["MODERATION_MAX_BATHC"]
+    assert likely_setting("MODERATION_MAX_BATHC") == "MODERATION_MAX_BATCH"
+    assert likely_setting("MODERATION_FEEDBAK_FILE") == "MODERATION_FEEDBACK_FILE"
+    assert likely_setting("MODERATION_MAX_TEXT_BYTES") == "MODERATION_MAX_TEXT_CHARS"  # renamed
+    assert likely_setting("MODERATION_COLOUR") is None
 
 
 def test_the_scoring_settings_are_the_services_scoring_config(
