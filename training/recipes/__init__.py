@@ -7,7 +7,7 @@ a loader returning every example in the folder. ``load_recipe`` turns a recipe n
 plus the provenance the model card prints.
 
 Each dataset gets its own validation split, so every one is measured. The training part is
-then subsampled to the dataset's cap, so that the default training (about 45,000 examples)
+then subsampled to the dataset's cap, so that the default training (about 50,000 examples)
 covers every label instead of drowning the rare ones in the large sets.
 """
 
