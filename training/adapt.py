@@ -32,7 +32,7 @@ from moderation.labelled import (
     stratified_split,
 )
 from moderation.modeldir import DEFAULT_BASE, ModelInfo, read_model_info, resolve_base, write_json
-from moderation.network import load_network
+from moderation.network import ModerationNetwork, load_network
 from training.config import TrainingArguments
 from training.data import Encoded, augmented, encode, load_data
 from training.finish import finish
@@ -70,6 +70,9 @@ def adapt(args: TrainingArguments, log: Log) -> Path:
     spans = remember(start, data, len(train_ex) - len(replay_train), pad, args, log)
     network = network_from(start, args)
     train_network(network, data, pad, args, log, spans)
+    if args.start_share:
+        blend(network, load_network(start, base=args.base, merge=False), args.start_share)
+        log(f"weights moved {args.start_share:g} of the way back to {start.name}'s")
     site_labels = frozenset(name for ex in (*site_train, *site_val) for name in ex.labels)
     out = finish(args, network, start.label_names, train_ex, val_ex, base_dir, log,
                  layers=start.layers, start=start,
@@ -103,6 +106,21 @@ def remember(start: ModelInfo, data: Sequence[Encoded], site: int, pad: int,
             known = e.token_known[spans]
             e.token_soft = np.where(known, e.token_target[:, spans], e.token_soft).astype(np.float16)
     return spans
+
+
+def blend(network: ModerationNetwork, start: ModerationNetwork, share: float) -> None:
+    """Move every trained weight of ``network`` ``share`` of the way back to ``start``'s: an
+    average in weight space (Wortsman et al. 2022, "Robust fine-tuning of zero-shot models"),
+    which keeps much of what the site taught and less of the drift on what it did not show.
+    Averaging a LoRA adapter's two factors averages its update to first order, and adapting
+    changes them little."""
+    import torch
+
+    weights = dict(start.named_parameters())
+    with torch.no_grad():
+        for name, parameter in network.named_parameters():
+            if parameter.requires_grad:
+                parameter.lerp_(weights[name].to(parameter.dtype), share)
 
 
 def inherit(args: TrainingArguments, start: ModelInfo) -> None:

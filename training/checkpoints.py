@@ -23,8 +23,10 @@ from training.config import TrainingArguments
 
 CHECKPOINT_DIR = "checkpoint"
 # Settings a resumed run may change: they do not touch the trained weights (the scoring windows
-# only change calibration and thresholds, which are tuned again when the run finishes).
-NOT_IN_CHECKPOINT_KEY = ("resume", "threads", "checkpoint_every", "score_max_length", "stride")
+# only change calibration and thresholds, which are tuned again when the run finishes;
+# start_share moves the weights once training has ended).
+NOT_IN_CHECKPOINT_KEY = ("resume", "threads", "checkpoint_every", "score_max_length", "stride",
+                         "start_share")
 # Settings added after checkpoints were first written count only when set, so that a run
 # stopped before they existed still resumes.
 ADDED_LATER = ("init", "replay", "holdout_fraction")

@@ -68,6 +68,10 @@ class TrainingArguments:
                                "site's training examples; 0 for none", "metavar": "N"})
     holdout_fraction: float = field(default=0.2, metadata={"help": "with --init: share of --data "
                                     "held out to measure the model before and after adapting"})
+    start_share: float = field(default=0.0, metadata={"help": "with --init: after training, move "
+                               "the adapted weights this share of the way back to the start "
+                               "model's (0: as trained; 0.5: their average), which keeps more of "
+                               "what the site's data does not show"})
     epochs: float = field(default=3.0, metadata={"help": "passes over the training data"})
     max_steps: int | None = field(default=None, metadata={"help": "stop after this many steps"})
     batch_size: int = field(default=32, metadata={"help": "training examples per step"})
@@ -133,6 +137,8 @@ class TrainingArguments:
             raise ConfigError("checkpoint_every must be at least 1")
         if not 0 < self.holdout_fraction < 1:
             raise ConfigError(f"holdout_fraction must be between 0 and 1, got {self.holdout_fraction}")
+        if not 0 <= self.start_share < 1:
+            raise ConfigError(f"start_share must be at least 0 and below 1, got {self.start_share}")
         if self.replay is not None and self.replay < 0:
             raise ConfigError(f"replay must not be negative, got {self.replay}")
         if self.init and (self.teacher or self.recipe):

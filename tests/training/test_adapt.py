@@ -276,3 +276,28 @@ def test_a_calm_site_comment_leaves_the_members_to_the_start_model(toy_model: Pa
             assert ex.labels == {"hostility": 0.0}
         else:
             assert ex.labels == {"insult": 1.0, "hostility": 1.0}
+
+
+def test_start_share_moves_the_trained_weights_back_towards_the_start(
+        adapted: tuple[Path, list[str]], toy_model: Path, tmp_path: Path) -> None:
+    """The same training, then every trained weight half way back to the start model's."""
+    from safetensors.numpy import load_file
+
+    from training.config import TrainingArguments
+    from training.trainer import train
+
+    trained, _ = adapted
+    site = write_jsonl(tmp_path / "circus.jsonl", circus_rows(150, 40))
+    logged: list[str] = []
+    out = train(TrainingArguments(init=str(toy_model), data=[str(site)], out=str(tmp_path / "half"),
+                                  start_share=0.5, **ADAPT), log=logged.append)
+    assert "weights moved 0.5 of the way back to toy's" in logged
+    for name in ("adapter_model.safetensors", "heads.safetensors"):
+        start, full, half = (load_file(str(model / name)) for model in (toy_model, trained, out))
+        assert set(half) == set(start) == set(full)
+        moved = [key for key in half if not np.array_equal(start[key], full[key])]
+        assert moved, name
+        for key in moved:
+            np.testing.assert_allclose(half[key], (start[key] + full[key]) / 2, atol=1e-6, err_msg=key)
+    with pytest.raises(ConfigError, match="start_share must be at least 0 and below 1"):
+        TrainingArguments(init=str(toy_model), data=[str(site)], out="m", start_share=1.0)
