@@ -13,14 +13,17 @@ from serve.batcher import Batcher, BatcherClosed, QueueFull, ScoringFailed, TooM
 
 
 class Model:
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self, delay: float = 0.0, gate: threading.Event | None = None) -> None:
         self.calls: list[list[str]] = []
         self.threads: set[int] = set()
         self.delay = delay
+        self.gate = gate
 
     def __call__(self, texts: Sequence[str]) -> list[str]:
         self.calls.append(list(texts))
         self.threads.add(threading.get_ident())
+        if self.gate is not None:
+            self.gate.wait(10)  # held until the test has queued what must come next
         if self.delay:
             time.sleep(self.delay)  # blocking, like a model call
         if any("bad" in t for t in texts):
@@ -124,11 +127,16 @@ def test_full_queue_and_closed_batcher_refuse_work() -> None:
 
 def test_requests_take_turns_so_a_small_one_does_not_wait_behind_a_big_one() -> None:
     async def main() -> None:
-        model = Model(delay=0.02)
+        gate = threading.Event()
+        model = Model(delay=0.02, gate=gate)
         batcher = await _started(model, max_batch=8, max_wait=0.0)
         big = asyncio.create_task(batcher.score([f"big{i}" for i in range(200)]))
-        await asyncio.sleep(0.01)  # the upload's first call is running
-        assert await batcher.score(["small"]) == ["SMALL"]
+        while not model.calls:  # the upload's first call is running (and held at the gate)
+            await asyncio.sleep(0.001)
+        small = asyncio.create_task(batcher.score(["small"]))
+        await asyncio.sleep(0.01)  # the small request is queued behind it
+        gate.set()
+        assert await small == ["SMALL"]
         calls_so_far = len(model.calls)
         assert [len(call) for call in model.calls[:2]] == [8, 8]
         assert "small" in model.calls[1]  # the very next call, not the 26th
