@@ -455,13 +455,19 @@ def test_readiness_fails_when_the_model_stops_answering(client: TestClient, fake
 def test_readiness_probes_are_shared_for_a_few_seconds(make_client: MakeClient, fake: FakeScorer) -> None:
     import time
 
-    client = make_client(ready_cache_s=0.5)
+    # A window far longer than fifty calls take, however busy the machine: one probe answers all.
+    client = make_client(ready_cache_s=60)
     before = len(fake.calls)
     answers = [client.get("/readyz").json() for _ in range(50)]
     assert len(fake.calls) == before + 1  # one probe for fifty calls
-    assert all(a["status"] == "ready" for a in answers) and answers[-1]["probe_age_s"] < 0.5
-    time.sleep(0.6)
-    assert client.get("/readyz").json()["probe_age_s"] < 0.5
+    assert all(a["status"] == "ready" for a in answers)
+    assert answers[-1]["probe_age_s"] >= answers[0]["probe_age_s"]  # the same probe, older
+    # Once the window has passed, the next call probes again.
+    short = make_client(ready_cache_s=0.2)
+    before = len(fake.calls)
+    short.get("/readyz")
+    time.sleep(0.3)
+    assert short.get("/readyz").json()["probe_age_s"] < 0.2
     assert len(fake.calls) == before + 2
     uncached = make_client(ready_cache_s=0)
     before = len(fake.calls)
