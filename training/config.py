@@ -139,6 +139,9 @@ class TrainingArguments:
             raise ConfigError(f"holdout_fraction must be between 0 and 1, got {self.holdout_fraction}")
         if not 0 <= self.start_share < 1:
             raise ConfigError(f"start_share must be at least 0 and below 1, got {self.start_share}")
+        if self.start_share and not self.init:
+            raise ConfigError("start_share moves an adapted model back towards the one it started "
+                              "from: it needs --init")
         if self.replay is not None and self.replay < 0:
             raise ConfigError(f"replay must not be negative, got {self.replay}")
         if self.init and (self.teacher or self.recipe):

@@ -301,3 +301,5 @@ def test_start_share_moves_the_trained_weights_back_towards_the_start(
             np.testing.assert_allclose(half[key], (start[key] + full[key]) / 2, atol=1e-6, err_msg=key)
     with pytest.raises(ConfigError, match="start_share must be at least 0 and below 1"):
         TrainingArguments(init=str(toy_model), data=[str(site)], out="m", start_share=1.0)
+    with pytest.raises(ConfigError, match=r"start_share .* needs --init"):
+        TrainingArguments(data=[str(site)], out="m", start_share=0.5)
