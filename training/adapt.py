@@ -69,9 +69,10 @@ def adapt(args: TrainingArguments, log: Log) -> Path:
     pad = tokenizer.pad_token_id or 0
     spans = remember(start, data, len(train_ex) - len(replay_train), pad, args, log)
     network = network_from(start, args)
+    start_weights = trainable_copy(network) if args.start_share else {}
     train_network(network, data, pad, args, log, spans)
     if args.start_share:
-        blend(network, load_network(start, base=args.base, merge=False), args.start_share)
+        blend(network, start_weights, args.start_share)
         log(f"weights moved {args.start_share:g} of the way back to {start.name}'s")
     site_labels = frozenset(name for ex in (*site_train, *site_val) for name in ex.labels)
     out = finish(args, network, start.label_names, train_ex, val_ex, base_dir, log,
@@ -108,19 +109,24 @@ def remember(start: ModelInfo, data: Sequence[Encoded], site: int, pad: int,
     return spans
 
 
-def blend(network: ModerationNetwork, start: ModerationNetwork, share: float) -> None:
-    """Move every trained weight of ``network`` ``share`` of the way back to ``start``'s: an
-    average in weight space (Wortsman et al. 2022, "Robust fine-tuning of zero-shot models"),
-    which keeps much of what the site taught and less of the drift on what it did not show.
-    Averaging a LoRA adapter's two factors averages its update to first order, and adapting
-    changes them little."""
+def trainable_copy(network: ModerationNetwork) -> dict[str, Any]:
+    """The weights training will change, copied as they are now."""
+    return {name: parameter.detach().clone() for name, parameter in network.named_parameters()
+            if parameter.requires_grad}
+
+
+def blend(network: ModerationNetwork, start: dict[str, Any], share: float) -> None:
+    """Move every trained weight of ``network`` ``share`` of the way back to its ``start``
+    value (``trainable_copy`` before training): an average in weight space (Wortsman et al.
+    2022, "Robust fine-tuning of zero-shot models"), which keeps much of what the site taught
+    and less of the drift on what it did not show. Averaging a LoRA adapter's two factors
+    averages its update to first order, and adapting changes them little."""
     import torch
 
-    weights = dict(start.named_parameters())
     with torch.no_grad():
         for name, parameter in network.named_parameters():
-            if parameter.requires_grad:
-                parameter.lerp_(weights[name].to(parameter.dtype), share)
+            if name in start:
+                parameter.lerp_(start[name], share)
 
 
 def inherit(args: TrainingArguments, start: ModelInfo) -> None:
