@@ -135,7 +135,8 @@ def render_model_card(model_dir: Path) -> str:
         f"- Training: {config.get('epochs')} epoch(s), batch {config.get('batch_size')}, "
         f"{config.get('max_length')} tokens per example, learning rate "
         f"{config.get('learning_rate')} (heads {config.get('head_learning_rate')}), seed "
-        f"{config.get('seed')}. Scores are Platt-calibrated on validation.",
+        f"{config.get('seed')}{', draw ' + str(config['draw']) if config.get('draw') else ''}. "
+        "Scores are Platt-calibrated on validation.",
         "- Review thresholds: each label's threshold maximises F1 on a *comment stream* in which "
         "the label has the share given in the table below (validation re-weighted from its own "
         "mix to that share), not on the pooled validation sets, which were collected to be rich "

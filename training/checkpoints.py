@@ -29,7 +29,7 @@ NOT_IN_CHECKPOINT_KEY = ("resume", "threads", "checkpoint_every", "score_max_len
                          "start_share")
 # Settings added after checkpoints were first written count only when set, so that a run
 # stopped before they existed still resumes.
-ADDED_LATER = ("init", "replay", "holdout_fraction")
+ADDED_LATER = ("init", "replay", "holdout_fraction", "draw")
 
 
 def config_key(args: TrainingArguments) -> str:

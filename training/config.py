@@ -103,6 +103,10 @@ class TrainingArguments:
                          "checkpoint in its output directory"})
     seed: int = field(default=13, metadata={"help": "random seed: validation split, "
                       "initialisation, example order"})
+    draw: int = field(default=0, metadata={"help": "another draw of the same run: the "
+                      "initialisation and the order of the examples change with it, the data, "
+                      "its split and the augmented copies do not. Train a few draws to see how "
+                      "far a setting's figures move by chance (bench/draws.py)"})
     threads: int | None = field(default=None, metadata={"help": "torch CPU threads"})
     name: str | None = field(default=None, metadata={"help": "model name (default: the output "
                              "directory's name)"})
@@ -133,6 +137,8 @@ class TrainingArguments:
             raise ConfigError("distill_weight must not be negative")
         if self.identity_swaps < 0 or self.obfuscated < 0:
             raise ConfigError("identity_swaps and obfuscated must not be negative")
+        if self.draw < 0:
+            raise ConfigError(f"draw must not be negative, got {self.draw}")
         if self.checkpoint_every < 1:
             raise ConfigError("checkpoint_every must be at least 1")
         if not 0 < self.holdout_fraction < 1:

@@ -33,7 +33,7 @@ def fit(network: ModerationNetwork, optimizer: torch.optim.Optimizer, schedule: 
     running = 0.0
     while step < total:
         epoch, offset = divmod(step, steps_per_epoch)
-        batches = epoch_batches(len(data), lengths, args.batch_size, args.seed, epoch)
+        batches = epoch_batches(len(data), lengths, args.batch_size, args.seed + args.draw, epoch)
         for batch_index in range(offset, len(batches)):
             if step >= total:
                 break

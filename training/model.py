@@ -37,7 +37,7 @@ def build_network(args: TrainingArguments, base_dir: Path, n_labels: int,
     """LoRA on the base; every layer (``--full``, the embeddings kept the base's); or a
     student keeping ``layers`` of the base, initialised from the teacher's (adapter merged)
     layers and heads when there is one."""
-    torch.manual_seed(args.seed)
+    torch.manual_seed(args.seed + args.draw)
     base_encoder = compat.load_encoder(base_dir, encoder_dropout(args))
     if teacher is not None:
         base_encoder.load_state_dict(teacher.encoder.state_dict())
@@ -59,7 +59,7 @@ def build_network(args: TrainingArguments, base_dir: Path, n_labels: int,
 def network_from(info: ModelInfo, args: TrainingArguments) -> ModerationNetwork:
     """A trained model's network to train on: its LoRA adapter (trainable, over the frozen
     base) or its encoder layers (the embeddings stay frozen), and its heads."""
-    torch.manual_seed(args.seed)
+    torch.manual_seed(args.seed + args.draw)
     network = load_network(info, base=args.base, merge=False, dropout=encoder_dropout(args))
     if info.finetune == "full":
         compat.freeze_embeddings(network.encoder)
