@@ -32,7 +32,7 @@ from moderation.labelled import (
     stratified_split,
 )
 from moderation.modeldir import DEFAULT_BASE, ModelInfo, read_model_info, resolve_base, write_json
-from moderation.network import ModerationNetwork, load_network
+from moderation.network import ModerationNetwork
 from training.config import TrainingArguments
 from training.data import Encoded, augmented, encode, load_data
 from training.finish import finish
@@ -96,8 +96,7 @@ def remember(start: ModelInfo, data: Sequence[Encoded], site: int, pad: int,
     if not args.distill_weight:
         log("the start model's scores are not taught (distill_weight 0)")
         return []
-    teacher = load_network(start, base=args.base)
-    teacher_outputs(teacher, start, list(data), pad, Path(args.out), log)
+    teacher_outputs([start], list(data), pad, Path(args.out), log, base=args.base)
     spans = span_columns(start)
     for e in data[:site]:
         if e.soft is None or e.token_soft is None:  # set for every example just above

@@ -113,9 +113,15 @@ def render_model_card(model_dir: Path) -> str:
                     "the base's")
     else:
         finetune = "every layer of the base, trained in full with the heads; the embeddings stay the base's"
-    if config.get("teacher"):
-        finetune += (f". It learnt from the scores and evidence of the model `{config['teacher']}` "
+    teachers = config.get("teacher") or []
+    teachers = [teachers] if isinstance(teachers, str) else teachers
+    if len(teachers) == 1:
+        finetune += (f". It learnt from the scores and evidence of the model `{teachers[0]}` "
                      f"(weight {config.get('distill_weight')}) as well as from the gold labels")
+    elif teachers:
+        finetune += (f". It learnt from the scores and evidence of the ensemble of "
+                     f"{', '.join(f'`{t}`' for t in teachers)} (their mean logit and mean evidence, "
+                     f"weight {config.get('distill_weight')}) as well as from the gold labels")
     if config.get("init"):
         finetune += (f". Adapted from the model `{config['init']}`: trained on from its weights, "
                      "keeping its thresholds with the calibration fitted again (the site data below; "

@@ -35,7 +35,11 @@ ADDED_LATER = ("init", "replay", "holdout_fraction", "draw")
 def config_key(args: TrainingArguments) -> str:
     """The settings a checkpoint was made with, as one comparable string."""
     defaults = {f.name: f.default for f in fields(TrainingArguments) if f.name in ADDED_LATER}
-    return json.dumps({k: v for k, v in args.to_dict().items()
+    settings = args.to_dict()
+    # One teacher is keyed as it was before a run could have several, so such a run resumes.
+    settings["teacher"] = (settings["teacher"][0] if len(settings["teacher"]) == 1
+                           else settings["teacher"] or None)
+    return json.dumps({k: v for k, v in settings.items()
                        if k not in NOT_IN_CHECKPOINT_KEY
                        and not (k in defaults and v == defaults[k])}, sort_keys=True)
 

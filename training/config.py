@@ -48,10 +48,13 @@ class TrainingArguments:
                                "encoder's layers, evenly spaced and ending with the last: a "
                                "smaller, faster student whose layers train fully while the "
                                "embeddings stay the base's"})
-    teacher: str | None = field(default=None, metadata={"help": "a model directory to distil: "
-                                "the student starts from its layers and heads and learns its "
-                                "scores and evidence on every example, besides the gold labels",
-                                "metavar": "DIR"})
+    teacher: list[str] = field(default_factory=list, metadata={"help": "model directories to "
+                               "distil: the student learns their scores and evidence on every "
+                               "example as well as the gold labels; with several, those of "
+                               "their ensemble (the mean logit, the mean evidence), at one "
+                               "model's cost. A student keeping --layers (or --full) starts "
+                               "from the first one's weights, a LoRA student from the base",
+                               "metavar": "DIR"})
     distill_weight: float = field(default=1.0, metadata={"help": "weight of the teacher's loss "
                                   "(with --init: of the start model's own scores, which keep what "
                                   "the site's data does not teach; 0 to train on labels alone)"})
@@ -117,6 +120,8 @@ class TrainingArguments:
                                              "command_line": False})
 
     def __post_init__(self) -> None:
+        if isinstance(self.teacher, str):  # one teacher, as settings files name it
+            self.teacher = [self.teacher]
         if self.epochs <= 0 and not self.max_steps:
             raise ConfigError("epochs must be > 0 (or give max_steps)")
         if self.batch_size < 1:

@@ -28,7 +28,7 @@ from training.log import Log, stderr
 from training.loop import fit
 from training.model import build_network, kept_layers
 from training.schedule import make_optimizer, make_schedule, restore_schedule
-from training.teacher import TEACHER_FILE, span_columns, teacher_outputs
+from training.teacher import span_columns, teacher_file, teacher_outputs
 
 
 def train(args: TrainingArguments, log: Log = stderr) -> Path:
@@ -44,28 +44,35 @@ def train(args: TrainingArguments, log: Log = stderr) -> Path:
 
         return adapt(args, log)
     train_ex, val_ex, labels = load_data(args, log)
-    teacher_info = teacher = None
+    teachers = [read_model_info(path) for path in args.teacher]
     teacher_spans: list[int] = []
-    if args.teacher:
-        # The student answers with the teacher's labels, whatever this data annotates.
-        teacher_info = read_model_info(args.teacher)
-        labels = teacher_info.label_names
-        teacher_spans = span_columns(teacher_info)
+    if teachers:
+        # The student answers with the teachers' labels, whatever this data annotates.
+        labels = teachers[0].label_names
+        teacher_spans = span_columns(teachers[0])
+        for other in teachers[1:]:
+            if other.label_names != labels or span_columns(other) != teacher_spans:
+                raise ConfigError(f"teachers {teachers[0].path} and {other.path} answer with other "
+                                  "labels or evidence: an ensemble needs the same of both")
     log(f"{len(train_ex)} training and {len(val_ex)} validation examples; labels: {', '.join(labels)}")
     base_dir = resolve_base(args.base)
     tokenizer = compat.load_tokenizer(base_dir)
     data = encode(train_ex, tokenizer, labels, args.max_length)
     pad = tokenizer.pad_token_id or 0
-    if teacher_info is not None:
-        teacher = load_network(teacher_info, base=args.base)
-        teacher_outputs(teacher, teacher_info, data, pad, out, log)
+    if teachers:
+        teacher_outputs(teachers, data, pad, out, log, base=args.base)
+    # A student that trains its layers starts from the first teacher's; a LoRA adapter cannot
+    # carry a teacher's weights (it loads on top of the base), so a LoRA student starts there.
+    start = (load_network(teachers[0], base=args.base)
+             if teachers and args.finetune == "full" else None)
     layers = kept_layers(compat.layer_count(base_dir), args.layers)
-    network = build_network(args, base_dir, len(labels), teacher, layers)
-    del teacher
+    network = build_network(args, base_dir, len(labels), start, layers)
+    del start
     train_network(network, data, pad, args, log, teacher_spans)
     model = finish(args, network, labels, train_ex, val_ex, base_dir, log,
-                   teacher_info.labels if teacher_info else (), layers)
-    (out / TEACHER_FILE).unlink(missing_ok=True)
+                   [label for teacher in teachers for label in teacher.labels], layers)
+    for index in range(len(teachers)):
+        (out / teacher_file(index)).unlink(missing_ok=True)
     return model
 
 

@@ -55,7 +55,7 @@ def test_student_keeps_one_layer_and_ships_only_its_weights(student: Path, toy_m
     assert names and all(name.startswith("encoder.layer.0.") for name in names)
     assert dtypes == {"float16"}
     assert not (student / "teacher-outputs.safetensors").exists()
-    assert json.loads((student / "training_config.json").read_text())["teacher"] == str(toy_model)
+    assert json.loads((student / "training_config.json").read_text())["teacher"] == [str(toy_model)]
 
 
 def test_student_learns_what_only_the_teacher_knew(student: Path, toy_model: Path) -> None:
