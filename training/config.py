@@ -120,8 +120,6 @@ class TrainingArguments:
                                              "command_line": False})
 
     def __post_init__(self) -> None:
-        if isinstance(self.teacher, str):  # one teacher, as settings files name it
-            self.teacher = [self.teacher]
         if self.epochs <= 0 and not self.max_steps:
             raise ConfigError("epochs must be > 0 (or give max_steps)")
         if self.batch_size < 1:
@@ -173,6 +171,8 @@ class TrainingArguments:
         unknown = set(data) - known
         if unknown:
             raise ConfigError(f"unknown training setting(s): {', '.join(sorted(unknown))}")
+        if isinstance(data.get("teacher"), str):  # one teacher, as a settings file may name it
+            data = {**data, "teacher": [data["teacher"]]}
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:

@@ -30,7 +30,7 @@ def student(toy_model: Path, tiny_base: Path, tmp_path_factory: pytest.TempPathF
     train(TrainingArguments(
         data=[str(write_jsonl(root / "train.jsonl", rows))],
         validation=[str(write_jsonl(root / "val.jsonl", val))], out=str(out), base=str(tiny_base),
-        teacher=str(toy_model), layers=1, epochs=6, batch_size=16, max_length=32,
+        teacher=[str(toy_model)], layers=1, epochs=6, batch_size=16, max_length=32,
         score_max_length=32, stride=8, learning_rate=3e-3, head_learning_rate=0.03, threads=1,
     ), log=lambda message: None)
     return out

@@ -132,3 +132,14 @@ def test_teachers_with_other_labels_are_refused(toy_model: Path, tiny_base: Path
                                 base=str(tiny_base), teacher=[str(toy_model), str(other)],
                                 max_steps=2, max_length=32, threads=1),
               log=lambda message: None)
+
+
+def test_a_settings_file_may_name_one_teacher_as_a_string() -> None:
+    from tests.conftest import REPO
+    from training.checkpoints import config_key
+    from training.config import TrainingArguments
+
+    args = TrainingArguments.from_toml(REPO / "training" / "recipes" / "fast.toml", out="x")
+    assert args.teacher == ["models/default"]
+    # keyed as before a run could have several teachers, so such a run's checkpoint resumes
+    assert '"teacher": "models/default"' in config_key(args)

@@ -155,7 +155,7 @@ def test_settings_that_contradict_the_start_model_are_refused(toy_model: Path, t
     with pytest.raises(ConfigError, match="is a LoRA model"):
         train(TrainingArguments(full=True, **common))
     with pytest.raises(ConfigError, match="takes no teacher or recipe"):
-        TrainingArguments(teacher=str(toy_model), **common)
+        TrainingArguments(teacher=[str(toy_model)], **common)
     with pytest.raises(ConfigError, match="holdout_fraction must be between 0 and 1"):
         TrainingArguments(holdout_fraction=1.0, **common)
     unrelated = write_jsonl(tmp_path / "other.jsonl", [{"text": "the river", "spam": 1}] * 5)

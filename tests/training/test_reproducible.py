@@ -76,7 +76,7 @@ def runs(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
             max_steps=8, warmup_fraction=0.3, obfuscated=10, val_fraction=0.2, seed=5,
             learning_rate=3e-3, head_learning_rate=0.05, **common),
         "student": TrainingArguments(
-            data=[str(student_data)], out=str(root / "student"), teacher=str(root / "lora"),
+            data=[str(student_data)], out=str(root / "student"), teacher=[str(root / "lora")],
             layers=1, max_steps=6, warmup_fraction=0.5, seed=6, learning_rate=3e-3,
             head_learning_rate=0.03, **common),
         "full": TrainingArguments(
