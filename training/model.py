@@ -35,8 +35,11 @@ def build_network(args: TrainingArguments, base_dir: Path, n_labels: int,
                   teacher: ModerationNetwork | None = None,
                   layers: Sequence[int] = ()) -> ModerationNetwork:
     """LoRA on the base; every layer (``--full``, the embeddings kept the base's); or a
-    student keeping ``layers`` of the base, initialised from the teacher's (adapter merged)
-    layers and heads when there is one."""
+    student keeping ``layers`` of the base. One that trains its layers starts from
+    ``teacher``'s (adapter merged) layers and heads when given one; a LoRA adapter cannot, as it
+    loads on top of the base."""
+    if teacher is not None and args.finetune != "full":
+        raise ValueError("a LoRA adapter starts from the base, not from a teacher's weights")
     torch.manual_seed(args.seed + args.draw)
     base_encoder = compat.load_encoder(base_dir, encoder_dropout(args))
     if teacher is not None:

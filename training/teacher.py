@@ -17,6 +17,7 @@ from safetensors import safe_open
 from safetensors.numpy import save_file as save_numpy
 
 from moderation.io import atomic_path
+from moderation.metrics import sigmoid
 from moderation.modeldir import ModelInfo
 from training.collate import collate
 from training.data import Encoded
@@ -48,7 +49,7 @@ def teacher_outputs(teachers: Sequence[ModelInfo], data: list[Encoded], pad: int
         eps = 1e-7  # a probability rounded to 0 or 1 still has a finite logit
         logits = np.mean([np.log(np.clip(s, eps, 1 - eps)) - np.log(np.clip(1 - s, eps, 1 - eps))
                           for s, _ in scored], axis=0)
-        sequence = (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+        sequence = sigmoid(logits).astype(np.float32)
         tokens = np.mean([t.astype(np.float32) for _, t in scored], axis=0).astype(np.float16)
     offset = 0
     for i, e in enumerate(data):
