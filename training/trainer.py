@@ -70,7 +70,7 @@ def train(args: TrainingArguments, log: Log = stderr) -> Path:
     del start
     train_network(network, data, pad, args, log, teacher_spans)
     model = finish(args, network, labels, train_ex, val_ex, base_dir, log,
-                   [label for teacher in teachers for label in teacher.labels], layers)
+                   teachers[0].labels if teachers else (), layers)
     for index in range(len(teachers)):
         (out / teacher_file(index)).unlink(missing_ok=True)
     return model
