@@ -4,7 +4,7 @@ quality. Used by ``moderation evaluate`` and at the end of training (one code pa
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -216,6 +216,16 @@ class DecisionRates:
     plain_flagged: float | None = None
 
 
+def calm_texts(examples: Sequence[Example], groups: Mapping[str, Sequence[str]]) -> np.ndarray:
+    """Which examples are calm: known not hostile, with no hostility label positive and no
+    technique known. A comment annotated uncivil (or any other hostility label) without being
+    hostile is not calm: flagging it is right."""
+    members = groups.get(HOSTILITY, [])
+    return np.array([ex.labels.get(HOSTILITY, 1.0) < 0.5 and ex.labels.get(PROPAGANDA, 0.0) < 0.5
+                     and not any(ex.labels.get(m, 0.0) >= 0.5 for m in members)
+                     for ex in examples], dtype=bool)
+
+
 def decision_rates(scorer: Scorer, examples: Sequence[Example],
                    raw: Sequence[RawOutput] | None = None) -> list[DecisionRates]:
     """Per source, review and catch rates at the model's thresholds (see ``DecisionRates``)."""
@@ -231,17 +241,14 @@ def decision_rates(scorer: Scorer, examples: Sequence[Example],
     def share(mask: np.ndarray, hits: np.ndarray) -> float | None:
         return float(hits[mask].mean()) if mask.any() else None
 
-    # A comment annotated uncivil (or any other hostility label) without being hostile is not
-    # calm: flagging it is right.
-    members = scorer.info.groups.get(HOSTILITY, [])
-    uncivil = np.array([any(ex.labels.get(m, 0.0) >= 0.5 for m in members) for ex in examples], dtype=bool)
     hostility = np.array([ex.labels.get(HOSTILITY, np.nan) for ex in examples], dtype=float)
     propaganda = np.array([ex.labels.get(PROPAGANDA, np.nan) for ex in examples], dtype=float)
+    all_calm = calm_texts(examples, scorer.info.groups)
     source_of = np.array([ex.source for ex in examples], dtype=object)
     rows = []
     for source in sorted(set(source_of)):
         mine: np.ndarray = source_of == source  # elementwise over an object array
-        calm = mine & (hostility < 0.5) & ~(propaganda >= 0.5) & ~uncivil
+        calm = mine & all_calm
         hostile = mine & (hostility >= 0.5)
         techniques = mine & (propaganda >= 0.5)
         plain = mine & (propaganda < 0.5)

@@ -90,3 +90,19 @@ def test_a_weak_label_flags_only_where_it_is_precise_on_the_stream() -> None:
         assert tp / (tp + fp) >= MIN_WEAK_PRECISION
     noise = rng.random(1000)  # a label that ranks at random is never precise: never flagged
     assert precise_threshold(y, noise, 0.0, 0.08) == NEVER
+
+
+def test_a_member_label_flags_at_most_its_budget_of_calm_comments() -> None:
+    from training.thresholds import CALM_BUDGET, NEVER, calm_threshold
+
+    rng = np.random.default_rng(2)
+    calm = rng.beta(2, 8, 5000)  # calm comments' probabilities, a long tail towards 1
+    low = 0.3
+    assert (calm >= low).mean() > CALM_BUDGET  # the F1 optimum alone would flag too many
+    threshold = calm_threshold(calm, low)
+    assert threshold > low
+    assert (calm >= threshold).mean() <= CALM_BUDGET
+    assert (calm >= threshold - 0.01).mean() > 0.9 * CALM_BUDGET  # and no higher than needed
+    assert calm_threshold(calm, 0.99) == 0.99  # a threshold already within budget stays
+    assert calm_threshold(calm, NEVER) == NEVER
+    assert calm_threshold(np.array([]), low) == low  # no calm comments to judge by
