@@ -358,6 +358,11 @@ def test_written_examples_are_fixed_labelled_and_cover_every_kind() -> None:
     assert all(ex.labels["insult"] == ex.labels["identity_attack"] == 0.0 for ex in calm)
     assert any("Muslim" in ex.text for ex in calm)
     assert any(ex.labels.get("reductio_ad_hitlerum") == 1.0 and "Goebbels" in ex.text for ex in first)
+    # Menace and deflection take many forms: a few sentences repeated would be learnt by heart.
+    threats = [ex for ex in first if ex.labels.get("threat") == 1.0]
+    whataboutism = [ex for ex in first if ex.labels.get("whataboutism") == 1.0]
+    assert len(whataboutism) >= 400 and len(threats) >= 700
+    assert len({ex.text.split(",")[0] for ex in whataboutism}) >= 100
 
 
 def test_negative_headline_implies_negative_hostility_members_but_not_incivility() -> None:

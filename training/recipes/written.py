@@ -238,7 +238,7 @@ def _exclusion(rng: random.Random) -> str:
     if form == 1:
         return f"{plural[0].upper()}{plural[1:]} don't belong in this {_pick(rng, PLACES)}."
     if form == 2:
-        return f"{plural[0].upper()}{plural[1:]} are {_pick(rng, DEHUMANISING)}."
+        return f"{plural[0].upper()}{plural[1:]} are {_pick(rng, DEHUMANISING)}, the lot of them."
     if form == 3:
         return f"Send every last one of the {plural} back. We don't want them."
     return f"No {adj} {_pick(rng, ROLES)} should be allowed to work with our children."
@@ -268,21 +268,42 @@ def _hitlerum(rng: random.Random) -> str:
     return f"{who} is a modern {_pick(rng, ('Goebbels', 'Hitler', 'Himmler'))}, nothing less."
 
 
+# Whataboutism answers a criticism by pointing at someone else's wrong instead of answering it.
+OTHERS = ("the other party", "the last council", "the opposition", "his predecessor",
+          "the previous mayor", "your lot", "the government before them", "the union boss",
+          "the supermarket chain", "the developer", "the other side", "the last editor")
+WRONGS = ("expenses scandal", "broken promises", "secret deals", "lies about the budget",
+          "overspending", "cronyism", "library cuts", "bridge fiasco", "debts",
+          "hospital closures", "parking fines racket", "school closures")
+WHATABOUT_FORMS = (
+    "And what about {other}'s {wrong}? Nobody here mentions that.",
+    "Strange that the paper had nothing to say when {other} did the same. Selective outrage.",
+    "You lot cry about this, yet {other} got away with {worse}.",
+    "Where was all this anger during {other}'s {wrong}? Thought so.",
+    "Funny how no one complained about {other}'s {wrong} at the time.",
+    "Before you criticise this, explain {other}'s {wrong}.",
+    "Why no front page on {other}'s {wrong}, then?",
+    "Odd how {other} gets a free pass on the {wrong}.",
+    "{Other} did {worse} and nobody batted an eyelid.",
+    "Let's talk about {other}'s {wrong} first, shall we?",
+    "Criticise the council all you like, but {other} did {worse}.",
+    "Spare us the outrage. {Other} did the same for years.",
+    "Pot, kettle. Remember {other}'s {wrong}?",
+    "Ever heard of {other}'s {wrong}? Didn't think so.",
+    "So this is a scandal, and {other}'s {wrong}? Not a word.",
+    "How about you look into {other}'s {wrong} before having a go at this lot.",
+    "Nobody wrote a word when {other} was behind the {wrong}. Convenient.",
+    "Maybe sort out {other}'s {wrong} before pointing fingers.",
+    "The same people moaning now were quiet as mice about {other}'s {wrong}.",
+    "Yes, and {other} was worse. Why is that never the story?",
+)
+
+
 def _whataboutism(rng: random.Random) -> str:
-    other = _pick(rng, ("the other party", "the last council", "the opposition", "his predecessor"))
-    wrong = _pick(rng, ("expenses scandal", "broken promises", "secret deals", "lies about the budget"))
-    form = rng.randrange(6)
-    if form == 0:
-        return f"And what about {other}'s {wrong}? Nobody here mentions that."
-    if form == 3:
-        return f"Strange that the paper had nothing to say when {other} did the same. Selective outrage."
-    if form == 4:
-        return f"You lot cry about this, yet {other} got away with {_pick(rng, ('far worse', 'exactly the same', 'much more'))}."
-    if form == 5:
-        return f"Where was all this anger during {other}'s {wrong}? Thought so."
-    if form == 1:
-        return f"Funny how no one complained about {other}'s {wrong} at the time."
-    return f"Before you criticise this, explain {other}'s {wrong}."
+    other = _pick(rng, OTHERS)
+    return _pick(rng, WHATABOUT_FORMS).format(
+        other=other, Other=other[0].upper() + other[1:], wrong=_pick(rng, WRONGS),
+        worse=_pick(rng, ("far worse", "exactly the same", "much more", "twice as bad", "the same thing")))
 
 
 HISTORY_SUBJECTS = ("the Second World War", "the Blitz", "the D-Day landings", "the Holocaust",
@@ -355,22 +376,65 @@ def _profanity(rng: random.Random) -> str:
     return f"{_pick(rng, ('Hell yes', 'Fuck yes', 'Damn right', 'Bloody brilliant'))}, {event}!"
 
 
+# Veiled threats say what could happen, who knows where the target lives, or that someone is
+# watching, without a verb of violence: many ways of saying it, so that the model learns the
+# menace rather than seven sentences.
+VEILED_TARGETS = ("reporter", "councillor", "mate", "Mr Editor", "love", "sunshine", "pal",
+                  "Mrs Hughes", "son", "professor", "Mr Mayor", "buddy")
+THEIR_THINGS = ("house", "shop", "garden", "van", "car", "front door", "dog", "windows",
+                "allotment", "office")
+THEIR_PEOPLE = ("your wife", "your kids", "your mother", "your husband", "your daughter",
+                "your son", "your family", "your girlfriend")
+THEIR_PLACES = ("where you live", "where you park", "where your sister lives",
+                "which pub you drink in", "where your wife works", "what time you leave work",
+                "which way you walk the dog", "where your mother lives")
+VEILED_FORMS = (
+    "Nice {thing} you have, {target}. Shame if it caught fire.",
+    "We have your address now, {target}. Think about that before the next article.",
+    "Accidents happen to people who {provoke}.",
+    "I see {people} go past my {place} every morning, {target}. Just saying.",
+    "Keep it up, {target}, and you'll find out what we do to people like you.",
+    "I'd be careful walking to the car park tonight if I were you, {target}.",
+    "We know {where}, {target}.",
+    "Funny, I know exactly {where}. Sleep well.",
+    "Sleep with one eye open, {target}.",
+    "Your days in this town are numbered, {target}.",
+    "Don't be surprised if someone pays you a visit one of these nights.",
+    "Hope your {thing} is insured, {target}.",
+    "Say hello to {people} for me. I've seen them around.",
+    "People who {provoke} end up regretting it. Ask around.",
+    "Write one more piece like this and you'll be the story, {target}.",
+    "There are lads round here who settle things their own way. Remember that.",
+    "Someone ought to pay {who} a visit and sort {him} out properly.",
+    "{Who} will get what's coming to {him}, one way or another.",
+    "Things have a way of catching up with people like you, {target}.",
+    "If I were you I'd think about moving away while you still can.",
+    "Lock your doors tonight, {target}.",
+    "Next time we won't just be talking, {target}.",
+    "Be a real shame for {people} if you carried on like this.",
+    "Watch your back, {target}. Not everyone here is as patient as me.",
+    "Drag {who} out of that office and see how brave {he} is then.",
+    "{Who} had better not show {his} face round here again.",
+    "Nobody would miss {who} if {he} disappeared. Food for thought.",
+    "Someone is keeping an eye on you, {target}. Every single day.",
+)
+VEILED_WHO = (("that councillor", "him", "he", "his"), ("the editor", "him", "he", "his"),
+              ("that reporter", "her", "she", "her"), ("the mayor", "her", "she", "her"),
+              ("this so-called journalist", "him", "he", "his"), ("the landlord", "him", "he", "his"))
+PROVOKE = ("ask too many questions", "write stories like this", "cross the wrong people",
+           "stick their nose in", "talk to the police", "print lies about us", "go digging")
+
+
 def _veiled_threat(rng: random.Random) -> str:
-    target = _pick(rng, ("reporter", "councillor", "mate", "Mr Editor", "love", "sunshine"))
-    form = rng.randrange(7)
-    if form == 0:
-        return f"Nice {_pick(rng, ('house', 'shop', 'garden', 'van'))} you have, {target}. Shame if it caught fire."
-    if form == 1:
-        return f"We have your address now, {target}. Think about that before the next article."
-    if form == 2:
-        return f"Accidents happen to people who {_pick(rng, ('ask too many questions', 'write stories like this', 'cross the wrong people'))}."
-    if form == 3:
-        return f"Your kids walk past my {_pick(rng, ('house', 'garage', 'shop'))} every morning, {target}. Just saying."
-    if form == 4:
-        return f"Keep it up, {target}, and you'll find out what we do to people like you."
-    if form == 5:
-        return f"I'd be careful walking to the car park tonight if I were you, {target}."
-    return f"I am going to {_pick(rng, ('smash your face in', 'put you in a wheelchair', 'cut you', 'kill you'))} when I find you, {target}."
+    if rng.random() < 0.15:  # direct threats keep a share, so both kinds are threats
+        target = _pick(rng, VEILED_TARGETS)
+        return f"I am going to {_pick(rng, ('smash your face in', 'put you in a wheelchair', 'cut you', 'kill you'))} when I find you, {target}."
+    who, him, he, his = _pick(rng, VEILED_WHO)
+    return _pick(rng, VEILED_FORMS).format(
+        target=_pick(rng, VEILED_TARGETS), thing=_pick(rng, THEIR_THINGS),
+        people=_pick(rng, THEIR_PEOPLE), place=_pick(rng, ("house", "garage", "shop", "gate")),
+        where=_pick(rng, THEIR_PLACES), provoke=_pick(rng, PROVOKE),
+        who=who, Who=who[0].upper() + who[1:], him=him, he=he, his=his)
 
 
 STEREOTYPES = ("are all thieves", "cannot be trusted with money", "are born liars", "are all on benefits",
