@@ -15,6 +15,7 @@ from typing import Any
 
 from moderation.io import atomic_output
 from moderation.modeldir import ModelInfo, read_model_info
+from training.thresholds import CALM_BUDGET
 
 EVALUATION_FILE = "evaluation.json"
 PEERS_FILE = "peers.json"
@@ -205,7 +206,9 @@ def render_model_card(model_dir: Path) -> str:
         lines += [f"The last two columns: {version} on the same validation texts.", ""]
     lines += _metrics_table(metrics, info, only_known=False, before=before, version=version)
     lines += ["", "Stream shares behind the review thresholds: "
-              + ", ".join(f"{n} {shares[n]:.1%}" for n in info.label_names if n in shares) + "."]
+              + ", ".join(f"{n} {shares[n]:.1%}" for n in info.label_names if n in shares)
+              + f". A label that is not its group's headline flags at most {CALM_BUDGET:.0%} of "
+              "validation's calm comments on its own (`training/thresholds.py`)."]
     decisions = _read(model_dir / DECISIONS_FILE)
     if decisions:
         lines += ["", "## Decisions at the review thresholds", "",
