@@ -6,8 +6,9 @@ validation texts re-weighted from their own mix to that share. Labels the projec
 define keep the plain F1 optimum on validation. A weak label (``WEAK_AUC``) or one with few
 validation positives (``FEW_POSITIVES``) must also be precise where it flags
 (``precise_threshold``), and a member label (not a group's headline) may flag at most
-``CALM_BUDGET`` of validation's calm comments on its own (``calm_threshold``). A label with evidence spans also gets the token probability that
-makes a token evidence: the one whose highlights best match validation's (``span_threshold``).
+``CALM_BUDGET`` of validation's calm comments on its own (``calm_threshold``). A label with
+evidence spans also gets the token probability that makes a token evidence: the one whose
+highlights best match validation's (``span_threshold``).
 
 ``python -m training.thresholds MODEL_DIR`` does it again for a trained model on its recipe's
 validation split (after a change to the stream shares), and rewrites its metrics and card.
