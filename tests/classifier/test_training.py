@@ -444,3 +444,31 @@ def test_evidence_threshold_is_the_best_on_validation_and_scoring_uses_it(
     result = Scorer(never, backend="torch").score(hostile)
     assert "hostility" in scorer.flags(result)
     assert not [s for s in result.spans if s.label == "hostility"]
+
+
+def test_a_member_label_keeps_to_the_calm_budget_where_its_f1_optimum_would_not(
+        toy_model: Path, tmp_path: Path) -> None:
+    from moderation.labelled import Example
+    from moderation.labels import BY_NAME
+    from moderation.metrics import best_threshold
+    from moderation.scorer import Scorer
+    from training.thresholds import tune_thresholds
+
+    model = tmp_path / "model"
+    shutil.copytree(toy_model, model)
+    rows = toy_rows(200, 5)
+    known = [Example(r["text"], {"insult": float(r["insult"])}
+                     | ({"hostility": 1.0} if r["hostility"] else {})) for r in rows]
+    # Calm comments that read like the insults: the insult head cannot tell them apart, so its
+    # F1 optimum flags them; the budget (1% of 10: none) must not.
+    calm = [Example(r["text"], {"hostility": 0.0}) for r in rows if r["insult"]][:10]
+    tune_thresholds(model, known + calm, 32, lambda message: None)
+
+    scorer = Scorer(model, backend="torch")
+    threshold = scorer.info.label("insult").threshold
+    calm_scores = [s.scores["insult"] for s in scorer.score_batch([ex.text for ex in calm])]
+    assert max(calm_scores) < threshold
+    scores = [s.scores["insult"] for s in scorer.score_batch([ex.text for ex in known + calm])]
+    y = np.array([ex.labels["insult"] for ex in known] + [0.0] * len(calm)) >= 0.5
+    f1_optimum = best_threshold(y, np.array(scores), prevalence=BY_NAME["insult"].stream_prevalence)
+    assert sum(score >= f1_optimum for score in calm_scores) > 0
