@@ -119,15 +119,21 @@ def iter_elements(
         remove_comments=True,
         remove_pis=True,
     )
+    closing = False
     try:
         for data in text.chunks():
             parser.feed(data)
             yield from walker.take(parser.read_events())
         text.report()
+        closing = True
         parser.close()
         yield from walker.take(parser.read_events())
     except etree.XMLSyntaxError as exc:
-        yield from walker.take(parser.read_events())  # what was read before the break
+        if not closing:
+            yield from walker.take(parser.read_events())  # what was read before the break
+        # Closing a cut-off file, lxml 6.2 and later end every element still open (the one the
+        # cut fell inside, half read); earlier versions end none. The file wrote none of those
+        # ends, and everything it did write was read as it was fed.
         text.report()
         yield from walker.cut_off(exc, text.line_offset, keep_partial, warnings)
 
