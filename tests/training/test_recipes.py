@@ -248,14 +248,23 @@ def test_default_recipe_caps_splits_and_records_provenance(data_dir: Path) -> No
     assert [entry["name"] for entry in provenance] == list(RECIPES)
     for entry in provenance:
         assert entry["licence"] and entry["taught"] and entry["mapping"] and entry["notes"]
-        assert entry["examples"] == sum(ex.source == entry["name"] for ex in train) == 50
+        mine = [ex for ex in train if ex.source == entry["name"]]
+        assert len({ex.text for ex in mine}) == 50
+        # a recipe that repeats its positives trains on each of them that many times
+        positive = {ex.text for ex in mine if any(v >= 0.5 for v in ex.labels.values())}
+        repeat = RECIPES[entry["name"]].repeat
+        assert entry["examples"] == len(mine) == 50 + (repeat - 1) * len(positive)
+        assert all(sum(ex.text == text for ex in mine) == repeat for text in positive)
         held_out = sum(ex.source == entry["name"] for ex in val)
         if RECIPES[entry["name"]].folder:
             assert 0 < entry["validation"] == held_out <= 50 + 20
         else:  # written examples are measured by the functional suite, not held out
             assert entry["validation"] == held_out == 0
     assert not {ex.text for ex in train} & {ex.text for ex in val}
-    assert len(logged) == len(RECIPES)
+    repeating = [name for name, recipe in RECIPES.items() if recipe.repeat > 1]
+    assert repeating == ["unhealthy-conversations"]
+    assert len(logged) == len(RECIPES) + len(repeating)
+    assert any("trained on 3 times" in entry["notes"] for entry in provenance)
 
 
 def test_calm_comments_of_marked_datasets_are_propaganda_negatives(data_dir: Path) -> None:

@@ -127,9 +127,16 @@ def _prepare(recipe: DatasetRecipe, folder: Path, args: TrainingArguments, log: 
     how = (f"capped at {cap}: strata of the rarest positives kept whole first (up to "
            f"{PRIORITY_SHARE:.0%} of the cap), the rest shared equally among the remaining strata"
            if len(train) < len(split_train) else "all kept")
+    kept = len(train)
+    positive = [ex for ex in train if _any_positive(ex)]
+    if recipe.repeat > 1 and positive:
+        train += positive * (recipe.repeat - 1)
+        how += f"; the {len(positive)} with a positive label each trained on {recipe.repeat} times"
+        log(f"{recipe.name}: {len(positive)} training examples with a positive label repeated "
+            f"{recipe.repeat} times: {len(train)} training examples")
     thinned = (f", thinned in proportion within each stratum (at most about {val_cap})"
                if len(val) < len(split_val) else "")
-    notes = (f"{recipe.notes} Loaded: {report.summary()}. Training: {len(train)} of the "
+    notes = (f"{recipe.notes} Loaded: {report.summary()}. Training: {kept} of the "
              f"{len(split_train)} left after holding out {args.val_fraction:.0%} for validation "
              f"(seed {args.seed}); {how}. Validation: {len(val)} of {len(split_val)}{thinned}.")
     entry = {
@@ -195,6 +202,10 @@ def thin(examples: Sequence[Example], cap: int, rng: random.Random) -> list[Exam
         take = max(1, round(len(members) * cap / len(examples)))
         chosen += rng.sample(members, take)
     return [examples[i] for i in sorted(chosen)]
+
+
+def _any_positive(example: Example) -> bool:
+    return any(value >= 0.5 for value in example.labels.values())
 
 
 def _positives(examples: Sequence[Example]) -> str:

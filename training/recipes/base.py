@@ -30,7 +30,8 @@ class DatasetRecipe:
 
     ``mapping`` is for the model card (source label -> our label(s), as text); ``cap`` is how
     many training examples the default recipe keeps (``--max-per-dataset`` can only lower it);
-    ``notes`` records the mapping decisions a reader of the card needs to know.
+    ``repeat`` is how many times each kept example with a positive label is trained on (beyond
+    the cap); ``notes`` records the mapping decisions a reader of the card needs to know.
     """
 
     name: str
@@ -45,6 +46,7 @@ class DatasetRecipe:
     # False for examples the project writes itself: no folder to read, and nothing held out
     # (the functional suite measures what they teach).
     folder: bool = True
+    repeat: int = 1
 
 
 # Techniques whose positives come only from rhetoric corpora (fallacy sentences, merged PTC
