@@ -128,8 +128,8 @@ def _prepare(recipe: DatasetRecipe, folder: Path, args: TrainingArguments, log: 
            f"{PRIORITY_SHARE:.0%} of the cap), the rest shared equally among the remaining strata"
            if len(train) < len(split_train) else "all kept")
     kept = len(train)
-    positive = [ex for ex in train if _any_positive(ex)]
-    if recipe.repeat > 1 and positive:
+    positive = [ex for ex in train if _any_positive(ex)] if recipe.repeat > 1 else []
+    if positive:
         train += positive * (recipe.repeat - 1)
         how += f"; the {len(positive)} with a positive label each trained on {recipe.repeat} times"
         log(f"{recipe.name}: {len(positive)} training examples with a positive label repeated "
