@@ -43,9 +43,10 @@ RECORDED: dict[str, dict[str, Any]] = {
         "heads": [-0.48517357953824103, 1.1553426039082795, 0.18000002889874486],
     },
 }
-# Relative. The same run differs by a few parts in a million between CPUs whose kernels sum in
-# another order (the student's heads: 4e-6 on an AMD EPYC against the Intel Xeon they were
-# recorded on); any change to the training moves the figures by far more than this.
+# Absolute for the losses, relative for the weight fingerprints. The same run differs by a few
+# parts in a million between CPUs whose kernels sum in another order (the student's heads: 4e-6
+# on an AMD EPYC against the Intel Xeon they were recorded on); any change to the training moves
+# the figures by far more than this.
 TOLERANCE = 1e-4
 
 
