@@ -81,8 +81,16 @@ def tune_thresholds(model_dir: Path, val_ex: Sequence[Example], batch_size: int,
             tuned.append(replace(label, scale=kept.scale, bias=kept.bias, threshold=kept.threshold))
             continue
         if min(positives, len(y) - positives) < MIN_TO_TUNE:
-            tuned.append(replace(label, scale=kept.scale, bias=kept.bias, threshold=kept.threshold)
-                         if kept else replace(label, scale=1.0, bias=0.0, threshold=0.5))
+            if kept is not None:
+                tuned.append(replace(label, scale=kept.scale, bias=kept.bias, threshold=kept.threshold))
+                continue
+            # Uncalibrated, but a member label still keeps to the calm budget: a technique with
+            # a handful of validation positives (reductio ad hitlerum) otherwise flags wherever
+            # its raw score passes one half, however many calm comments that is.
+            threshold = 0.5
+            if label.name != label.group:
+                threshold = calm_threshold(sigmoid(logits[calm, i]), threshold)
+            tuned.append(replace(label, scale=1.0, bias=0.0, threshold=round(threshold, 4)))
             continue
         scale, bias = fit_platt(y, logits[rows, i])
         if kept is not None:

@@ -472,3 +472,27 @@ def test_a_member_label_keeps_to_the_calm_budget_where_its_f1_optimum_would_not(
     y = np.array([ex.labels["insult"] for ex in known] + [0.0] * len(calm)) >= 0.5
     f1_optimum = best_threshold(y, np.array(scores), prevalence=BY_NAME["insult"].stream_prevalence)
     assert sum(score >= f1_optimum for score in calm_scores) > 0
+
+
+def test_a_member_label_too_rare_to_calibrate_still_keeps_to_the_calm_budget(
+        toy_model: Path, tmp_path: Path) -> None:
+    from moderation.labelled import Example
+    from moderation.scorer import Scorer
+    from training.thresholds import MIN_TO_TUNE, tune_thresholds
+
+    model = tmp_path / "model"
+    shutil.copytree(toy_model, model)
+    rows = toy_rows(200, 5)
+    insults = [r for r in rows if r["insult"]]
+    # Fewer validation positives than calibration needs: the label keeps its raw score.
+    known = [Example(r["text"], {"insult": 1.0, "hostility": 1.0}) for r in insults[:MIN_TO_TUNE - 1]]
+    known += [Example(r["text"], {"insult": 0.0}) for r in rows if not r["insult"]]
+    calm = [Example(r["text"], {"hostility": 0.0}) for r in insults[MIN_TO_TUNE:MIN_TO_TUNE + 10]]
+    tune_thresholds(model, known + calm, 32, lambda message: None)
+
+    scorer = Scorer(model, backend="torch")
+    label = scorer.info.label("insult")
+    assert (label.scale, label.bias) == (1.0, 0.0)
+    calm_scores = [s.scores["insult"] for s in scorer.score_batch([ex.text for ex in calm])]
+    assert max(calm_scores) >= 0.5  # one half, the uncalibrated default, would flag them
+    assert max(calm_scores) < label.threshold
