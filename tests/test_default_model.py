@@ -16,12 +16,13 @@ MODEL = default_model_dir()
 FAST = shipped_model_dir("fast")
 SHIPPED = pytest.mark.parametrize("model", [MODEL, FAST], ids=["default", "fast"])
 TECHNIQUES_TOP = 5
-# Largest int8 score drift allowed on the fixed set below, per model: default 0.3.0 drifts 0.027
-# there (0.2.0: 0.053 on one text, 0.1.0: 0.023), the student 0.042 (0.1.0: under 0.03); a
-# bound near each keeps a regression visible. On 5,500 real comments the drift is 0.0026
-# (default) and 0.0020 (fast) at the mean, 0.030 and 0.020 at the 99th percentile, 0.140 and 0.067 at most,
-# and 1.4% and 0.9% of decisions change (bench/README.md). The mean stays under 0.005 for both.
-INT8_MAX_DRIFT = {"default": 0.04, "fast": 0.05}
+# Largest int8 score drift allowed on the fixed set below, per model: default 0.4.1 drifts 0.048
+# there and its student 0.086, both on one text's propaganda score, mid-range and under the
+# threshold (0.3.0: 0.027 and 0.042; 0.2.0: 0.053); a bound near each keeps a regression
+# visible. On 5,500 real comments the drift is 0.0023 (default) and 0.0021 (fast) at the mean,
+# 0.023 and 0.019 at the 99th percentile, 0.093 and 0.063 at most, and 0.9% of decisions change
+# for each (bench/README.md). The mean stays under 0.005 for both.
+INT8_MAX_DRIFT = {"default": 0.06, "fast": 0.10}
 # Most a moderator should see flagged as propaganda among calm, civil news comments.
 CALM_PROPAGANDA_SHARE = 0.15
 
@@ -199,7 +200,8 @@ def test_functional_suite_targets() -> None:
 
     results = {r.name: r for r in run(Scorer())}
     for name, most in FUNCTIONAL_FLAGGED_AT_MOST.items():
-        assert 1 - results[name].accuracy <= most, (name, results[name].failures)
+        flagged = results[name].cases - results[name].correct  # counted: 3 of 10 is 30%, not more
+        assert flagged <= round(most * results[name].cases, 6), (name, results[name].failures)
     caught = sum(results[name].correct for name in OBFUSCATED)
     cases = sum(results[name].cases for name in OBFUSCATED)
     assert caught / cases >= OBFUSCATED_CAUGHT_AT_LEAST, [results[n].failures for n in OBFUSCATED]
