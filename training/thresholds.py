@@ -72,39 +72,35 @@ def tune_thresholds(model_dir: Path, val_ex: Sequence[Example], batch_size: int,
     for i, label in enumerate(info.labels):
         rows = [k for k, ex in enumerate(val_ex) if label.name in ex.labels]
         y = np.array([val_ex[k].labels[label.name] >= 0.5 for k in rows])
-        # Too few positives (or negatives) to tune on: a threshold fitted to one positive
-        # flags everything. Keep the uncalibrated score and the default threshold (or, adapting,
-        # the start's).
         positives = int(y.sum())
         kept = start.label(label.name) if start is not None else None
         if kept is not None and refit is not None and label.name not in refit:
             tuned.append(replace(label, scale=kept.scale, bias=kept.bias, threshold=kept.threshold))
             continue
         if min(positives, len(y) - positives) < MIN_TO_TUNE:
+            # Too few positives (or negatives) to tune on: a threshold fitted to one positive
+            # flags everything. Keep the start's calibration (adapting), or the uncalibrated
+            # score from one half.
             if kept is not None:
                 tuned.append(replace(label, scale=kept.scale, bias=kept.bias, threshold=kept.threshold))
                 continue
-            # Uncalibrated, but a member label still keeps to the calm budget: a technique with
-            # a handful of validation positives (reductio ad hitlerum) otherwise flags wherever
-            # its raw score passes one half, however many calm comments that is.
-            threshold = 0.5
-            if label.name != label.group:
-                threshold = calm_threshold(sigmoid(logits[calm, i]), threshold)
-            tuned.append(replace(label, scale=1.0, bias=0.0, threshold=round(threshold, 4)))
-            continue
-        scale, bias = fit_platt(y, logits[rows, i])
-        if kept is not None:
-            tuned.append(replace(label, scale=scale, bias=bias, threshold=kept.threshold))
-            continue
-        known = BY_NAME.get(label.name)
-        prevalence = known.stream_prevalence if known else None
-        probs = sigmoid(scale * logits[rows, i] + bias)
-        threshold = best_threshold(y, probs, prevalence=prevalence)
-        if roc_auc(y, probs) < WEAK_AUC or positives < FEW_POSITIVES:
-            threshold = precise_threshold(y, probs, threshold, prevalence)
-        if label.name != label.group:  # a member label; the headline carries the group's recall
-            calm_probs = sigmoid(scale * logits[calm, i] + bias)
-            threshold = calm_threshold(calm_probs, threshold)
+            scale, bias, threshold = 1.0, 0.0, 0.5
+        else:
+            scale, bias = fit_platt(y, logits[rows, i])
+            if kept is not None:
+                tuned.append(replace(label, scale=scale, bias=bias, threshold=kept.threshold))
+                continue
+            known = BY_NAME.get(label.name)
+            prevalence = known.stream_prevalence if known else None
+            probs = sigmoid(scale * logits[rows, i] + bias)
+            threshold = best_threshold(y, probs, prevalence=prevalence)
+            if roc_auc(y, probs) < WEAK_AUC or positives < FEW_POSITIVES:
+                threshold = precise_threshold(y, probs, threshold, prevalence)
+        # A member label (the headline carries the group's recall) keeps to the calm budget,
+        # calibrated or not: uncalibrated, a technique with a handful of validation positives
+        # (reductio ad hitlerum) would flag wherever its raw score passes one half.
+        if label.name != label.group:
+            threshold = calm_threshold(sigmoid(scale * logits[calm, i] + bias), threshold)
         tuned.append(replace(label, scale=scale, bias=bias, threshold=round(threshold, 4)))
     tuned = [replace(label, span_threshold=span_threshold(scorer, val_ex, raw, i, label, start, refit))
              if label.spans else label for i, label in enumerate(tuned)]
