@@ -112,9 +112,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         evaluate,
         evaluate_by_source,
         format_bias,
+        format_budgets,
         format_decisions,
         format_table,
         identity_bias,
+        review_budgets,
     )
     from moderation.modeldir import write_json
 
@@ -145,11 +147,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             results.append(result)
         # What a moderator would see at the model's thresholds, and bias over identity mentions
         decisions = decision_rates(model, examples, raw)
+        budgets = review_budgets(model, examples, raw)
         bias = identity_bias(model, examples, raw)
         print(f"\n{format_decisions(decisions)}")
+        if budgets:
+            print(f"\n{format_budgets(budgets)}")
         if bias:
             print(f"\n{format_bias(bias)}")
         saved[f"{key}_decisions"] = {"rows": [vars(row) for row in decisions],
+                                     "budgets": [vars(row) for row in budgets],
                                      "bias": [vars(row) for row in bias]}
     if len(results) == 2:
         print()

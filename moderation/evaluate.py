@@ -277,6 +277,112 @@ def format_decisions(rows: Sequence[DecisionRates]) -> str:
     return "\n".join(lines)
 
 
+# The shares of a source's calm texts a site might agree to read, for ``review_budgets``.
+REVIEW_BUDGETS = (0.05, 0.10, 0.20)
+MIN_BUDGET_TEXTS = 20  # calm texts a source needs before a budget on them means anything
+
+
+@dataclass(frozen=True)
+class BudgetRow:
+    """What moving one headline's threshold could buy on one source, at a review budget.
+
+    The headline's threshold (``threshold``) is the lowest that sends no more than ``budget`` of
+    the source's negatives to review, the other labels keeping theirs; ``caught`` is the share of
+    its positives then flagged, with a 95% Wilson interval (``caught_low``, ``caught_high``).
+    For hostility the negatives are the calm texts and a flag is any label's (as ``review`` in
+    ``DecisionRates``); for propaganda they are the texts with no technique, and a flag is a
+    propaganda label's. ``threshold`` and ``caught`` are None where the other labels alone
+    flag more than the budget. No threshold catches more at that budget, so this bounds what a
+    site reaches by choosing thresholds (``moderation calibrate``) rather than a better model.
+    """
+
+    source: str
+    group: str
+    negatives: int
+    positives: int
+    budget: float
+    threshold: float | None
+    caught: float | None
+    caught_low: float | None
+    caught_high: float | None
+
+
+def review_budgets(scorer: Scorer, examples: Sequence[Example], raw: Sequence[RawOutput] | None = None,
+                   budgets: Sequence[float] = REVIEW_BUDGETS) -> list[BudgetRow]:
+    """Per source with both kinds of text (``MIN_BUDGET_TEXTS`` negatives, one positive), and per
+    headline and budget, a ``BudgetRow``."""
+    from moderation.metrics import wilson_interval
+
+    if raw is None:
+        raw = scorer.raw_batch([ex.text for ex in examples])
+    probs = _probabilities(scorer, raw)
+    names = scorer.info.label_names
+    flagged = probs >= np.array([label.threshold for label in scorer.info.labels])
+    in_propaganda = np.array([label.group == PROPAGANDA for label in scorer.info.labels])
+    hostility = np.array([ex.labels.get(HOSTILITY, np.nan) for ex in examples], dtype=float)
+    propaganda = np.array([ex.labels.get(PROPAGANDA, np.nan) for ex in examples], dtype=float)
+    calm = calm_texts(examples, scorer.info.groups)
+    source_of = np.array([ex.source for ex in examples], dtype=object)
+    # headline, its negatives and positives, and the labels whose flags count
+    views = [(HOSTILITY, calm, hostility >= 0.5, np.ones(len(names), dtype=bool)),
+             (PROPAGANDA, propaganda < 0.5, propaganda >= 0.5, in_propaganda)]
+    rows = []
+    for source in sorted(set(source_of)):
+        mine: np.ndarray = source_of == source  # elementwise over an object array
+        for headline, negative, positive, counted in views:
+            if headline not in names:
+                continue
+            knob = names.index(headline)
+            others = counted.copy()
+            others[knob] = False
+            other_flag = np.asarray(flagged[:, others].any(axis=1))
+            neg, pos = mine & negative, mine & positive
+            if neg.sum() < MIN_BUDGET_TEXTS or not pos.any():
+                continue
+            for budget in budgets:
+                threshold = _budget_threshold(probs[neg, knob], other_flag[neg], budget)
+                if threshold is None:
+                    rows.append(BudgetRow(source, headline, int(neg.sum()), int(pos.sum()), budget,
+                                          None, None, None, None))
+                    continue
+                hits = other_flag[pos] | (probs[pos, knob] >= threshold)
+                low, high = wilson_interval(int(hits.sum()), int(pos.sum()))
+                rows.append(BudgetRow(source, headline, int(neg.sum()), int(pos.sum()), budget,
+                                      threshold, float(hits.mean()), low, high))
+    return rows
+
+
+def _budget_threshold(scores: np.ndarray, other_flag: np.ndarray, budget: float) -> float | None:
+    """The lowest threshold on ``scores`` that keeps the negatives flagged (by it or by
+    ``other_flag``) within ``budget`` of them; None where ``other_flag`` alone passes it."""
+    room = math.floor(budget * len(scores) + 1e-9) - int(other_flag.sum())
+    if room < 0:
+        return None
+    free = np.sort(scores[~other_flag])[::-1]
+    if room >= len(free):
+        return 0.0
+    # Just above the first negative that would not fit (and every tie of it), in the six
+    # decimals scores are written with, so that the written scores give the same flags.
+    return round(float(free[room]), 6) + 1e-6
+
+
+def format_budgets(rows: Sequence[BudgetRow]) -> str:
+    """A plain-text table of ``review_budgets``."""
+    lines = ["what a threshold could buy: positives caught when a headline's threshold sends at most "
+             "the budget of a source's negatives to review (other labels as they are; 95% interval)",
+             f"{'source':<26} {'headline':<10} {'neg':>5} {'pos':>5} {'budget':>6} {'threshold':>9} "
+             f"{'caught':>6} {'interval':>13}"]
+    for r in rows:
+        if r.caught is None or r.threshold is None:
+            cells = f"{'-':>9} {'-':>6} {'other labels alone flag more':>13}"
+        else:
+            cells = (f"{r.threshold:>9.3f} {100 * r.caught:5.1f}% "
+                     f"{f'{100 * (r.caught_low or 0):.0f}-{100 * (r.caught_high or 0):.0f}%':>13}")
+        lines.append(f"{r.source:<26} {r.group:<10} {r.negatives:>5} {r.positives:>5} "
+                     f"{100 * r.budget:5.0f}% {cells}")
+    return "\n".join(lines)
+
+
 @dataclass(frozen=True)
 class BiasRow:
     """Borkan et al. (2019) for one identity subgroup and label: ``subgroup_auc`` ranks within

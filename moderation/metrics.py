@@ -172,3 +172,16 @@ def span_f1(gold: Sequence[set[int]], predicted: Sequence[set[int]]) -> float:
             precision, recall = overlap / len(p), overlap / len(g)
             scores.append(2 * precision * recall / (precision + recall) if overlap else 0.0)
     return float(np.mean(scores)) if scores else math.nan
+
+
+def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a share of ``hits`` in ``n`` (NaN ends when ``n`` is 0).
+
+    A share of a handful of texts (ten hostile comments of a source) is mostly noise; unlike the
+    plain ``p ± z·se``, this interval stays inside [0, 1] and is honest at 0 and ``n`` hits."""
+    if n == 0:
+        return math.nan, math.nan
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)

@@ -55,9 +55,11 @@ def tune_thresholds(model_dir: Path, val_ex: Sequence[Example], batch_size: int,
         decision_rates,
         evaluate,
         format_bias,
+        format_budgets,
         format_decisions,
         format_table,
         identity_bias,
+        review_budgets,
     )
     from moderation.metrics import best_threshold, fit_platt, roc_auc, sigmoid
     from moderation.scorer import Scorer
@@ -111,11 +113,14 @@ def tune_thresholds(model_dir: Path, val_ex: Sequence[Example], batch_size: int,
     write_json(model_dir / "metrics.json", report.to_dict())
     log(format_table(report))
     decisions = decision_rates(scorer, val_ex, raw)
+    budgets = review_budgets(scorer, val_ex, raw)
     bias_rows = identity_bias(scorer, val_ex, raw)
     write_json(model_dir / DECISIONS_FILE, {"backend": "torch",
                                            "rows": [vars(row) for row in decisions],
+                                           "budgets": [vars(row) for row in budgets],
                                            "bias": [vars(row) for row in bias_rows]})
     log(format_decisions(decisions))
+    log(format_budgets(budgets))
     log(format_bias(bias_rows))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from moderation.metrics import (
     average_precision,
@@ -15,6 +16,7 @@ from moderation.metrics import (
     roc_auc,
     sigmoid,
     span_f1,
+    wilson_interval,
 )
 
 
@@ -106,3 +108,15 @@ def test_a_member_label_flags_at_most_its_budget_of_calm_comments() -> None:
     assert calm_threshold(calm, 0.99) == 0.99  # a threshold already within budget stays
     assert calm_threshold(calm, NEVER) == NEVER
     assert calm_threshold(np.array([]), low) == low  # no calm comments to judge by
+
+
+def test_wilson_interval_is_wide_on_a_handful_and_stays_in_range() -> None:
+    # 4 of 10: the textbook interval, 17% to 69%
+    low, high = wilson_interval(4, 10)
+    assert low == pytest.approx(0.168, abs=1e-3) and high == pytest.approx(0.687, abs=1e-3)
+    assert wilson_interval(0, 10)[0] == 0.0 and 0.25 < wilson_interval(0, 10)[1] < 0.3
+    assert wilson_interval(10, 10)[1] == 1.0 and 0.7 < wilson_interval(10, 10)[0] < 0.75
+    # a thousand times the sample, the same share: a tight interval around it
+    low, high = wilson_interval(4000, 10000)
+    assert high - low < 0.02 and low < 0.4 < high
+    assert all(math.isnan(x) for x in wilson_interval(0, 0))

@@ -266,6 +266,8 @@ def test_evaluate_command_prints_and_saves_the_table(toy_model: Path, toy_files:
     assert saved["a"]["labels"]["threat"]["support"] == 0
     assert "decisions at the model's review thresholds" in printed
     assert saved["a_decisions"]["rows"][0]["calm"] + saved["a_decisions"]["rows"][0]["hostile"] == 120
+    assert "what a threshold could buy" in printed
+    assert [row["budget"] for row in saved["a_decisions"]["budgets"]] == [0.05, 0.10, 0.20]
 
 
 def test_decision_rates_and_identity_bias_count_what_a_moderator_sees(toy_model: Path) -> None:
@@ -293,6 +295,50 @@ def test_decision_rates_and_identity_bias_count_what_a_moderator_sees(toy_model:
     bias = identity_bias(scorer, named + examples, labels=("hostility",))
     assert [(b.subgroup, b.label, b.texts) for b in bias] == [("muslim", "hostility", 80)]
     assert 0.0 <= bias[0].bpsn <= 1.0 and 0.0 <= bias[0].subgroup_auc <= 1.0
+
+
+def test_review_budgets_find_the_lowest_threshold_that_keeps_to_the_budget(toy_model: Path) -> None:
+    from moderation.evaluate import review_budgets
+    from moderation.labelled import Example
+    from moderation.scorer import Scorer
+
+    scorer = Scorer(toy_model, backend="torch")
+    rows = toy_rows(120, 11)
+    examples = [Example(row["text"], {"hostility": float(row["hostility"])},
+                        source="a" if i % 2 else "b") for i, row in enumerate(rows)]
+    results = scorer.score_batch([e.text for e in examples])
+    budgets = review_budgets(scorer, examples, budgets=(0.1, 0.3))
+    assert {(r.source, r.group, r.budget) for r in budgets} == {
+        (s, "hostility", b) for s in "ab" for b in (0.1, 0.3)}  # no techniques: no propaganda rows
+    for r in budgets:
+        mine = [(e.labels["hostility"] >= 0.5, res) for e, res in zip(examples, results, strict=True)
+                if e.source == r.source]
+        calm = [res for hostile, res in mine if not hostile]
+        hostile = [res for is_hostile, res in mine if is_hostile]
+
+        def flagged(res, threshold):  # any label: hostility at ``threshold``, the others at theirs
+            return res.scores["hostility"] >= threshold or any(
+                n != "hostility" for n in scorer.flags(res))
+
+        def review(threshold, calm=calm):
+            return sum(flagged(res, threshold) for res in calm) / len(calm)
+
+        assert r.negatives == len(calm) and r.positives == len(hostile)
+        if r.threshold is None:  # the other labels alone send more than the budget
+            assert review(1.1) > r.budget and r.caught is None
+            continue
+        assert review(r.threshold) <= r.budget
+        # one calm score lower would break the budget, unless every calm text already fits
+        lower = [res.scores["hostility"] for res in calm if res.scores["hostility"] < r.threshold]
+        assert r.threshold == 0.0 or review(max(lower)) > r.budget
+        assert r.caught == pytest.approx(sum(flagged(res, r.threshold) for res in hostile) / len(hostile))
+        assert r.caught_low is not None and r.caught_high is not None
+        assert r.caught_low <= r.caught <= r.caught_high
+    # a larger budget never catches less
+    for source in "ab":
+        small, large = (next(r for r in budgets if r.source == source and r.budget == b) for b in (0.1, 0.3))
+        if small.caught is not None:
+            assert large.caught is not None and large.caught >= small.caught
 
 
 def test_model_card_shows_the_per_dataset_evaluation_and_its_backend(
