@@ -99,6 +99,27 @@ def _decisions_table(rows: list[dict[str, Any]], before: list[dict[str, Any]] | 
     return lines
 
 
+def _budgets_table(rows: list[dict[str, Any]]) -> list[str]:
+    budgets = sorted({r["budget"] for r in rows})
+    lines = ["| source | headline | negatives | positives | "
+             + " | ".join(f"caught at {b:.0%}" for b in budgets) + " |",
+             "|---|---|---|---|" + "---|" * len(budgets)]
+    keyed = {(r["source"], r["group"], r["budget"]): r for r in rows}
+    for source, group in dict.fromkeys((r["source"], r["group"]) for r in rows):
+        cells = []
+        for b in budgets:
+            r = keyed.get((source, group, b))
+            if r is None or r["caught"] is None:
+                cells.append("– (other labels alone flag more)")
+            else:
+                cells.append(f"{_pct(r['caught'])} ({_pct(r['caught_low'])}–{_pct(r['caught_high'])}) "
+                             f"at {r['threshold']:.3f}")
+        first = keyed[(source, group, next(b for b in budgets if (source, group, b) in keyed))]
+        lines.append(f"| {source} | {group} | {first['negatives']} | {first['positives']} | "
+                     + " | ".join(cells) + " |")
+    return lines
+
+
 def render_model_card(model_dir: Path) -> str:
     info = read_model_info(model_dir)
     config = _read(model_dir / "training_config.json") or {}
@@ -219,6 +240,16 @@ def render_model_card(model_dir: Path) -> str:
                   "technique with a propaganda label flagged.", ""]
         lines += _decisions_table(decisions["rows"], (previous.get("decisions") or {}).get("rows"),
                                   version)
+        if decisions.get("budgets"):
+            lines += ["", "### What a threshold could buy", "",
+                      "Per source, the share of its hostile texts (or texts using a technique) "
+                      "flagged when the headline's threshold is the lowest that sends at most the "
+                      "budget of its calm texts (or texts using none) to review, the other labels "
+                      "at their thresholds (`review_budgets` in `moderation/evaluate.py`). No "
+                      "headline threshold does better on these texts: a site that needs more needs "
+                      "a model that ranks them better. The interval (95%, Wilson) shows how "
+                      "little a handful of texts settles.", "",
+                      *_budgets_table(decisions["budgets"])]
         if decisions.get("bias"):
             lines += ["", "## Identity bias", "",
                       "Borkan et al. (2019) on validation texts that name a group "

@@ -368,6 +368,13 @@ def test_model_card_shows_the_per_dataset_evaluation_and_its_backend(
     section = card.split("## Validation metrics per dataset", 1)[1]
     assert "Measured by `moderation evaluate` on the torch backend." in section
     assert "### val" in section and "| hostility (spans) |" in section
+    # what moving the hostility threshold could buy on validation, from decisions.json
+    budgets = json.loads((model / "decisions.json").read_text())["budgets"]
+    buy = card.split("### What a threshold could buy", 1)[1].split("\n## ", 1)[0]
+    row = next(line for line in buy.splitlines() if line.startswith("| val | hostility |"))
+    at_ten = next(b for b in budgets if b["budget"] == 0.10)
+    assert f"| {at_ten['negatives']} | {at_ten['positives']} |" in row
+    assert at_ten["caught"] is None or f"{100 * at_ten['caught']:.1f}% (" in row.split(" | ")[5]
 
 
 def test_a_long_example_keeps_the_window_that_holds_its_evidence(tiny_base: Path) -> None:
