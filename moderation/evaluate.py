@@ -226,32 +226,51 @@ def calm_texts(examples: Sequence[Example], groups: Mapping[str, Sequence[str]])
                      for ex in examples], dtype=bool)
 
 
+@dataclass(frozen=True)
+class _Decided:
+    """What ``decision_rates`` and ``review_budgets`` read: per text, the probabilities and the
+    flags at the model's thresholds, the known hostility and propaganda (NaN where unknown),
+    whether it is calm, and its source; per label, whether it is a propaganda label."""
+
+    probs: np.ndarray
+    flagged: np.ndarray
+    in_propaganda: np.ndarray
+    hostility: np.ndarray
+    propaganda: np.ndarray
+    calm: np.ndarray
+    source_of: np.ndarray
+
+
+def _decided(scorer: Scorer, examples: Sequence[Example], raw: Sequence[RawOutput] | None) -> _Decided:
+    if raw is None:
+        raw = scorer.raw_batch([ex.text for ex in examples])
+    probs = _probabilities(scorer, raw)
+    return _Decided(
+        probs, probs >= np.array([label.threshold for label in scorer.info.labels]),
+        np.array([label.group == PROPAGANDA for label in scorer.info.labels]),
+        np.array([ex.labels.get(HOSTILITY, np.nan) for ex in examples], dtype=float),
+        np.array([ex.labels.get(PROPAGANDA, np.nan) for ex in examples], dtype=float),
+        calm_texts(examples, scorer.info.groups), np.array([ex.source for ex in examples], dtype=object))
+
+
 def decision_rates(scorer: Scorer, examples: Sequence[Example],
                    raw: Sequence[RawOutput] | None = None) -> list[DecisionRates]:
     """Per source, review and catch rates at the model's thresholds (see ``DecisionRates``)."""
-    if raw is None:
-        raw = scorer.raw_batch([ex.text for ex in examples])
-    thresholds = np.array([label.threshold for label in scorer.info.labels])
-    flagged = _probabilities(scorer, raw) >= thresholds
-    group = np.array([label.group == PROPAGANDA for label in scorer.info.labels])
+    d = _decided(scorer, examples, raw)
     # Per row (``any`` over an axis is typed as possibly a scalar; of a 2-D array it never is).
-    any_flag = np.asarray(flagged.any(axis=1))
-    technique_flag = np.asarray(flagged[:, group].any(axis=1))
+    any_flag = np.asarray(d.flagged.any(axis=1))
+    technique_flag = np.asarray(d.flagged[:, d.in_propaganda].any(axis=1))
 
     def share(mask: np.ndarray, hits: np.ndarray) -> float | None:
         return float(hits[mask].mean()) if mask.any() else None
 
-    hostility = np.array([ex.labels.get(HOSTILITY, np.nan) for ex in examples], dtype=float)
-    propaganda = np.array([ex.labels.get(PROPAGANDA, np.nan) for ex in examples], dtype=float)
-    all_calm = calm_texts(examples, scorer.info.groups)
-    source_of = np.array([ex.source for ex in examples], dtype=object)
     rows = []
-    for source in sorted(set(source_of)):
-        mine: np.ndarray = source_of == source  # elementwise over an object array
-        calm = mine & all_calm
-        hostile = mine & (hostility >= 0.5)
-        techniques = mine & (propaganda >= 0.5)
-        plain = mine & (propaganda < 0.5)
+    for source in sorted(set(d.source_of)):
+        mine: np.ndarray = d.source_of == source  # elementwise over an object array
+        calm = mine & d.calm
+        hostile = mine & (d.hostility >= 0.5)
+        techniques = mine & (d.propaganda >= 0.5)
+        plain = mine & (d.propaganda < 0.5)
         rows.append(DecisionRates(
             source, int(calm.sum()), share(calm, any_flag), share(calm, technique_flag),
             int(hostile.sum()), share(hostile, any_flag), int(techniques.sum()),
@@ -292,8 +311,9 @@ class BudgetRow:
     For hostility the negatives are the calm texts and a flag is any label's (as ``review`` in
     ``DecisionRates``); for propaganda they are the texts with no technique, and a flag is a
     propaganda label's. ``threshold`` and ``caught`` are None where the other labels alone
-    flag more than the budget. No threshold catches more at that budget, so this bounds what a
-    site reaches by choosing thresholds (``moderation calibrate``) rather than a better model.
+    flag more than the budget. No threshold on the headline catches more at that budget, so
+    this bounds what a site reaches by moving it (``moderation calibrate``) rather than by a
+    model that ranks its texts better.
     """
 
     source: str
@@ -313,22 +333,14 @@ def review_budgets(scorer: Scorer, examples: Sequence[Example], raw: Sequence[Ra
     headline and budget, a ``BudgetRow``."""
     from moderation.metrics import wilson_interval
 
-    if raw is None:
-        raw = scorer.raw_batch([ex.text for ex in examples])
-    probs = _probabilities(scorer, raw)
-    names = scorer.info.label_names
-    flagged = probs >= np.array([label.threshold for label in scorer.info.labels])
-    in_propaganda = np.array([label.group == PROPAGANDA for label in scorer.info.labels])
-    hostility = np.array([ex.labels.get(HOSTILITY, np.nan) for ex in examples], dtype=float)
-    propaganda = np.array([ex.labels.get(PROPAGANDA, np.nan) for ex in examples], dtype=float)
-    calm = calm_texts(examples, scorer.info.groups)
-    source_of = np.array([ex.source for ex in examples], dtype=object)
+    d = _decided(scorer, examples, raw)
+    probs, flagged, names = d.probs, d.flagged, scorer.info.label_names
     # headline, its negatives and positives, and the labels whose flags count
-    views = [(HOSTILITY, calm, hostility >= 0.5, np.ones(len(names), dtype=bool)),
-             (PROPAGANDA, propaganda < 0.5, propaganda >= 0.5, in_propaganda)]
+    views = [(HOSTILITY, d.calm, d.hostility >= 0.5, np.ones(len(names), dtype=bool)),
+             (PROPAGANDA, d.propaganda < 0.5, d.propaganda >= 0.5, d.in_propaganda)]
     rows = []
-    for source in sorted(set(source_of)):
-        mine: np.ndarray = source_of == source  # elementwise over an object array
+    for source in sorted(set(d.source_of)):
+        mine: np.ndarray = d.source_of == source  # elementwise over an object array
         for headline, negative, positive, counted in views:
             if headline not in names:
                 continue

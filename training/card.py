@@ -104,17 +104,19 @@ def _budgets_table(rows: list[dict[str, Any]]) -> list[str]:
     lines = ["| source | headline | negatives | positives | "
              + " | ".join(f"caught at {b:.0%}" for b in budgets) + " |",
              "|---|---|---|---|" + "---|" * len(budgets)]
-    keyed = {(r["source"], r["group"], r["budget"]): r for r in rows}
-    for source, group in dict.fromkeys((r["source"], r["group"]) for r in rows):
+    views: dict[tuple[str, str], dict[float, dict[str, Any]]] = {}
+    for r in rows:
+        views.setdefault((r["source"], r["group"]), {})[r["budget"]] = r
+    for (source, group), at in views.items():
         cells = []
         for b in budgets:
-            r = keyed.get((source, group, b))
-            if r is None or r["caught"] is None:
+            row = at.get(b)
+            if row is None or row["caught"] is None:
                 cells.append("– (other labels alone flag more)")
             else:
-                cells.append(f"{_pct(r['caught'])} ({_pct(r['caught_low'])}–{_pct(r['caught_high'])}) "
-                             f"at {r['threshold']:.3f}")
-        first = keyed[(source, group, next(b for b in budgets if (source, group, b) in keyed))]
+                cells.append(f"{_pct(row['caught'])} ({_pct(row['caught_low'])}–"
+                             f"{_pct(row['caught_high'])}) at {row['threshold']:.3f}")
+        first = next(iter(at.values()))
         lines.append(f"| {source} | {group} | {first['negatives']} | {first['positives']} | "
                      + " | ".join(cells) + " |")
     return lines
