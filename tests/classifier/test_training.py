@@ -332,7 +332,7 @@ def test_review_budgets_find_the_lowest_threshold_that_keeps_to_the_budget(toy_m
         lower = [res.scores["hostility"] for res in calm if res.scores["hostility"] < r.threshold]
         assert r.threshold == 0.0 or review(max(lower)) > r.budget
         assert r.caught == pytest.approx(sum(flagged(res, r.threshold) for res in hostile) / len(hostile))
-        assert r.caught_low is not None and r.caught_high is not None
+        assert r.caught is not None and r.caught_low is not None and r.caught_high is not None
         assert r.caught_low <= r.caught <= r.caught_high
     # a larger budget never catches less
     for source in "ab":
