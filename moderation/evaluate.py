@@ -20,6 +20,7 @@ from moderation.metrics import (
     precision_recall_f1,
     roc_auc,
     span_f1,
+    wilson_interval,
 )
 
 if TYPE_CHECKING:
@@ -331,8 +332,6 @@ def review_budgets(scorer: Scorer, examples: Sequence[Example], raw: Sequence[Ra
                    budgets: Sequence[float] = REVIEW_BUDGETS) -> list[BudgetRow]:
     """Per source with both kinds of text (``MIN_BUDGET_TEXTS`` negatives, one positive), and per
     headline and budget, a ``BudgetRow``."""
-    from moderation.metrics import wilson_interval
-
     d = _decided(scorer, examples, raw)
     probs, flagged, names = d.probs, d.flagged, scorer.info.label_names
     # headline, its negatives and positives, and the labels whose flags count
